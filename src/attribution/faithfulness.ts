@@ -1,0 +1,112 @@
+// Faithfulness checks: does the attribution point at what the model (and the data) really use?
+// 1. planted-factor recovery against the synthetic generator's ground truth;
+// 2. deletion curve: remove events in attribution order and watch the logit fall, vs random order;
+// 3. model-randomisation sanity check (Adebayo et al. 2018): re-initialise layers top-down; the
+//    attribution of a faithful method must stop resembling the original.
+import * as tf from '@tensorflow/tfjs';
+import type { Patient } from '../data/schema';
+import { logitsForGrids, type LoadedModel } from '../model/runtime';
+import { rng } from '../model/train';
+import { tokenize } from '../tokens/layout';
+import type { AttributionResult, EventAttribution } from './types';
+
+export interface TruthEvent {
+  visitIndex: number;
+  eventIndex: number;
+}
+
+/** Events ranked by attribution, highest (most risk-raising) first; placeholders excluded. */
+export function rankedEvents(r: AttributionResult): EventAttribution[] {
+  return r.events.filter((e) => e.event >= 0).sort((a, b) => b.value - a.value);
+}
+
+/** precision@k of truth events among the top-k attributed events, with k = min(k, #truth events)
+ *  so that a patient with two true risk events can still score 1. NaN when there is no truth. */
+export function precisionAtK(r: AttributionResult, truth: TruthEvent[], k = 5): number {
+  if (truth.length === 0) return NaN;
+  const keff = Math.min(k, truth.length);
+  const set = new Set(truth.map((t) => `${t.visitIndex}:${t.eventIndex}`));
+  const top = rankedEvents(r).slice(0, keff);
+  return top.filter((e) => set.has(`${e.visit}:${e.event}`)).length / keff;
+}
+
+function removeEvents(p: Patient, remove: Array<{ visit: number; event: number }>): Patient {
+  const gone = new Set(remove.map((e) => `${e.visit}:${e.event}`));
+  return { ...p, visits: p.visits.map((v, vi) => ({ ...v, events: v.events.filter((_, ei) => !gone.has(`${vi}:${ei}`)) })) };
+}
+
+/** Logit after removing the first 0..n events of an order; area = mean logit over the steps. */
+export async function deletionCurve(model: LoadedModel, patient: Patient, task: string, order: Array<{ visit: number; event: number }>, steps: number): Promise<number[]> {
+  const n = Math.min(steps, order.length);
+  const variants = Array.from({ length: n + 1 }, (_, i) => removeEvents(patient, order.slice(0, i)));
+  const grids = variants.map((p) => tokenize(p, model.folder.vocab, model.folder.config));
+  return Array.from((await logitsForGrids(model, grids))[task]);
+}
+
+export const curveArea = (c: number[]) => c.reduce((a, b) => a + b, 0) / c.length;
+
+export async function deletionCheck(model: LoadedModel, patient: Patient, r: AttributionResult, opts: { steps?: number; randomOrders?: number; seed?: number } = {}) {
+  const steps = opts.steps ?? 10;
+  const ranked = rankedEvents(r);
+  const attributed = await deletionCurve(model, patient, r.task, ranked, steps);
+  const rand = rng(opts.seed ?? 1);
+  const randomAreas: number[] = [];
+  for (let k = 0; k < (opts.randomOrders ?? 5); k++) {
+    const order = ranked.slice();
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = Math.floor(rand() * (i + 1));
+      [order[i], order[j]] = [order[j], order[i]];
+    }
+    randomAreas.push(curveArea(await deletionCurve(model, patient, r.task, order, steps)));
+  }
+  return { attributedCurve: attributed, attributedArea: curveArea(attributed), randomArea: randomAreas.reduce((a, b) => a + b, 0) / randomAreas.length };
+}
+
+/** Spearman rank correlation (average ranks for ties). */
+export function spearman(a: number[], b: number[]): number {
+  const rank = (x: number[]) => {
+    const idx = x.map((_, i) => i).sort((i, j) => x[i] - x[j]);
+    const r = new Array<number>(x.length);
+    for (let i = 0; i < idx.length; ) {
+      let j = i;
+      while (j + 1 < idx.length && x[idx[j + 1]] === x[idx[i]]) j++;
+      for (let k = i; k <= j; k++) r[idx[k]] = (i + j) / 2;
+      i = j + 1;
+    }
+    return r;
+  };
+  const ra = rank(a);
+  const rb = rank(b);
+  const n = a.length;
+  const ma = ra.reduce((s, v) => s + v, 0) / n;
+  const mb = rb.reduce((s, v) => s + v, 0) / n;
+  let num = 0;
+  let da = 0;
+  let db = 0;
+  for (let i = 0; i < n; i++) {
+    num += (ra[i] - ma) * (rb[i] - mb);
+    da += (ra[i] - ma) ** 2;
+    db += (rb[i] - mb) ** 2;
+  }
+  return da && db ? num / Math.sqrt(da * db) : 0;
+}
+
+/** Layer groups from the top of the network down, as the cascading randomisation removes them. */
+export function randomisationStages(model: LoadedModel): Array<{ name: string; prefixes: string[] }> {
+  const c = model.folder.config;
+  const stages = [{ name: 'heads', prefixes: ['heads.'] }, { name: 'pooler', prefixes: ['bert.pooler.'] }];
+  for (let i = c.num_hidden_layers - 1; i >= 0; i--) stages.push({ name: `layer ${i}`, prefixes: [`bert.encoder.layer.${i}.`] });
+  stages.push({ name: 'embeddings', prefixes: ['bert.embeddings.'] });
+  return stages;
+}
+
+/** A copy of the model whose tensors under `prefixes` are re-drawn (N(0, 0.02), LayerNorm kept). */
+export function randomisedModel(model: LoadedModel, prefixes: string[], seed: number): LoadedModel {
+  const weights = new Map<string, tf.Tensor>();
+  let s = seed;
+  for (const [name, t] of model.weights) {
+    const hit = prefixes.some((p) => name.startsWith(p)) && !name.includes('LayerNorm');
+    weights.set(name, hit ? (name.endsWith('.bias') ? tf.zeros(t.shape) : tf.truncatedNormal(t.shape, 0, 0.02, 'float32', s++)) : t.clone());
+  }
+  return { folder: model.folder, weights };
+}

@@ -1,0 +1,192 @@
+// The path-integral core shared by expected gradients and integrated gradients:
+// phi = mean_k (x - x'_k) * df/dx (x'_k + alpha_k (x - x'_k)), in embedding space, per part,
+// with one (x'_k, alpha_k) pair shared by all parts of sample k and the patient's own mask.
+// Per-row attributions of laid-on modalities come from the same gradient: the modality part is
+// the sum of its rows, so each row's share is (row_x - row_x') . grad.
+import * as tf from '@tensorflow/tfjs';
+import type { Patient } from '../data/schema';
+import type { ModelConfig } from '../model/config';
+import { embeddingParts, encode, partNames, type Weights } from '../model/exbehrt';
+import type { LoadedModel } from '../model/runtime';
+import { stackGrids, type TokenBatch, type TokenGrid } from '../tokens/layout';
+import { rollup, type TokenAttribution } from './rollup';
+import type { AttributionResult, Method } from './types';
+
+export interface PathDraw {
+  /** index into the reference grids */
+  ref: number;
+  alpha: number;
+}
+
+export class AttributionError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AttributionError';
+  }
+}
+
+/** Samples per forward+backward: about 4,096 tokens a batch, 1..64 samples. */
+export function defaultBatchSize(length: number): number {
+  return Math.max(1, Math.min(64, Math.floor(4096 / Math.max(1, length))));
+}
+
+/** Per-row embeddings of a laid-on modality [B, rows, L, H]; PAD ids contribute zero. */
+function rowEmbeddings(w: Weights, c: ModelConfig, b: TokenBatch, m: { name: string; rows: number }): tf.Tensor4D {
+  return tf.tidy(() => {
+    const ids = tf.tensor(b.modalities[m.name], [b.batch, m.rows, b.length], 'int32');
+    const table = w.get(`bert.embeddings.${m.name}_embeddings.weight`) as tf.Tensor2D;
+    const e = tf.gather(table, ids.flatten()).reshape([b.batch, m.rows, b.length, c.hidden_size]);
+    return tf.mul(e, tf.notEqual(ids, 0).cast('float32').expandDims(-1)) as tf.Tensor4D;
+  });
+}
+
+/** Take rows `idx` of a batch (references drawn for one chunk of samples). */
+function selectBatch(b: TokenBatch, idx: number[], c: ModelConfig): TokenBatch {
+  const L = b.length;
+  const pick = <T extends Int32Array | Float32Array>(a: T, per: number): T => {
+    const out = new (a.constructor as new (n: number) => T)(idx.length * per);
+    idx.forEach((i, k) => out.set(a.subarray(i * per, (i + 1) * per), k * per));
+    return out;
+  };
+  return {
+    batch: idx.length,
+    length: L,
+    diagnosis: pick(b.diagnosis, L),
+    age: pick(b.age, L),
+    segment: pick(b.segment, L),
+    position: pick(b.position, L),
+    attentionMask: pick(b.attentionMask, L),
+    modalities: Object.fromEntries(c.modalities.map((m) => [m.name, pick(b.modalities[m.name], m.rows * L)])),
+    static: b.static ? pick(b.static, L) : null,
+  };
+}
+
+export async function pathAttribution(opts: {
+  method: Method;
+  model: LoadedModel;
+  patient: Patient;
+  grid: TokenGrid;
+  task: string;
+  /** reference grids, or 'zero' for an all-zero embedding (gradient x input is alpha=1 from zero) */
+  references: TokenGrid[] | 'zero';
+  draws: PathDraw[];
+  batchSize?: number;
+  onProgress?: (r: AttributionResult) => void;
+  signal?: AbortSignal;
+}): Promise<AttributionResult> {
+  const { model, grid, task, draws } = opts;
+  const w = model.weights;
+  const c = model.folder.config;
+  const L = grid.realLength;
+  const parts = partNames(c);
+  const x = stackGrids([grid], c, L);
+  const zero = opts.references === 'zero';
+  const refs = zero ? null : stackGrids(opts.references as TokenGrid[], c, L);
+  const B = opts.batchSize ?? defaultBatchSize(L);
+
+  // running sums (float64) per part per token, and per modality row
+  const sum: Record<string, Float64Array> = {};
+  const sq: Record<string, Float64Array> = {};
+  for (const p of parts) (sum[p] = new Float64Array(L)), (sq[p] = new Float64Array(L));
+  const rowSum: Record<string, Float64Array> = {};
+  const rowSq: Record<string, Float64Array> = {};
+  for (const m of c.modalities) (rowSum[m.name] = new Float64Array(m.rows * L)), (rowSq[m.name] = new Float64Array(m.rows * L));
+  let refLogitSum = 0;
+  let n = 0;
+
+  const xParts = embeddingParts(w, c, x);
+  const xRows = Object.fromEntries(c.modalities.map((m) => [m.name, rowEmbeddings(w, c, x, m)]));
+  const mask = tf.tensor2d(x.attentionMask, [1, L]);
+  const fx = tf.tidy(() => encode(w, c, xParts, mask).logits[task].slice([0, 0], [1, 1]).reshape([]));
+  const logit = (await fx.data())[0];
+  fx.dispose();
+
+  const snapshot = (done: boolean, cancelled: boolean): AttributionResult => {
+    const mean = (s: Float64Array) => s.map((v) => (n ? v / n : 0));
+    const se = (s: Float64Array, q: Float64Array) =>
+      s.map((v, i) => (n > 1 ? Math.sqrt(Math.max(0, (q[i] - (v * v) / n) / (n - 1)) / n) : 0));
+    const a: TokenAttribution = { token: {}, tokenStderr: {}, rows: {}, rowsStderr: {} };
+    let total = 0;
+    for (const p of parts) {
+      a.token[p] = mean(sum[p]);
+      a.tokenStderr[p] = se(sum[p], sq[p]);
+      total += a.token[p].reduce((s, v) => s + v, 0);
+    }
+    for (const m of c.modalities) {
+      a.rows[m.name] = mean(rowSum[m.name]);
+      a.rowsStderr[m.name] = se(rowSum[m.name], rowSq[m.name]);
+    }
+    const referenceLogit = n ? refLogitSum / n : NaN;
+    return rollup(opts.method, task, opts.patient, grid, a, {
+      logit,
+      referenceLogit,
+      samplesDone: n,
+      samplesTotal: draws.length,
+      gap: total - (logit - referenceLogit),
+      done,
+      cancelled,
+    });
+  };
+
+  try {
+    for (let s = 0; s < draws.length; s += B) {
+      if (opts.signal?.aborted) return snapshot(false, true);
+      const chunk = draws.slice(s, s + B);
+      const k = chunk.length;
+      const rb = refs ? selectBatch(refs, chunk.map((d) => d.ref), c) : null;
+      const out = tf.tidy(() => {
+        const rParts = rb ? embeddingParts(w, c, rb) : Object.fromEntries(parts.map((p) => [p, tf.zerosLike(xParts[p]).tile([k, 1, 1]) as tf.Tensor3D]));
+        const alpha = tf.tensor1d(chunk.map((d) => d.alpha)).reshape([k, 1, 1]);
+        const maskK = tf.tile(mask, [k, 1]) as tf.Tensor2D;
+        const diff = parts.map((p) => tf.sub(xParts[p], rParts[p]));
+        const interp = parts.map((p, i) => tf.add(rParts[p], tf.mul(alpha, diff[i])));
+        const f = (...ps: tf.Tensor[]) => {
+          const dict = Object.fromEntries(parts.map((p, i) => [p, ps[i] as tf.Tensor3D]));
+          return tf.sum(encode(w, c, dict, maskK).logits[task].slice([0, 0], [k, 1]));
+        };
+        const grads = tf.grads(f)(interp);
+        const phi = parts.map((_, i) => tf.sum(tf.mul(diff[i], grads[i]), -1)); // [k, L]
+        const rowPhi = c.modalities.map((m) => {
+          const g = grads[parts.indexOf(m.name)].expandDims(1); // [k, 1, L, H]
+          const rRows = rb ? rowEmbeddings(w, c, rb, m) : tf.zerosLike(xRows[m.name]);
+          return tf.sum(tf.mul(tf.sub(xRows[m.name], rRows), g), -1); // [k, rows, L]
+        });
+        const fRef = encode(w, c, rParts, maskK).logits[task].slice([0, 0], [k, 1]).reshape([k]);
+        return { phi, rowPhi, fRef };
+      });
+      const [phiData, rowData, fRefData] = await Promise.all([
+        Promise.all(out.phi.map((t) => t.data())),
+        Promise.all(out.rowPhi.map((t) => t.data())),
+        out.fRef.data(),
+      ]);
+      tf.dispose([out.phi, out.rowPhi, out.fRef]);
+      parts.forEach((p, i) => {
+        const d = phiData[i];
+        for (let j = 0; j < k; j++)
+          for (let t = 0; t < L; t++) {
+            const v = d[j * L + t];
+            sum[p][t] += v;
+            sq[p][t] += v * v;
+          }
+      });
+      c.modalities.forEach((m, i) => {
+        const d = rowData[i];
+        const per = m.rows * L;
+        for (let j = 0; j < k; j++)
+          for (let q = 0; q < per; q++) {
+            const v = d[j * per + q];
+            rowSum[m.name][q] += v;
+            rowSq[m.name][q] += v * v;
+          }
+      });
+      for (let j = 0; j < k; j++) refLogitSum += fRefData[j];
+      n += k;
+      opts.onProgress?.(snapshot(n === draws.length, false));
+      // yield so that a cancel message (worker) or timer can get in between batches
+      await new Promise((r) => setTimeout(r, 0));
+    }
+    return snapshot(true, false);
+  } finally {
+    tf.dispose([...Object.values(xParts), ...Object.values(xRows), mask]);
+  }
+}

@@ -1,0 +1,242 @@
+// Training: MLM pre-training of the encoder on diagnosis tokens, then multi-task fine-tuning of one
+// binary head per outcome with early stopping on a validation split. Deterministic for a seed on
+// one backend (seeded init, shuffles, masks and dropout).
+import * as tf from '@tensorflow/tfjs';
+import type { Patient } from '../data/schema';
+import { stackGrids, tokenize, type TokenBatch, type TokenGrid } from '../tokens/layout';
+import { buildVocab, type Vocab } from '../tokens/vocab';
+import { expectedTensors, parseConfig, type ModelConfig, type ModelConfigInput } from './config';
+import { embeddingParts, encode, maskTensor, mlmLogits, type Weights } from './exbehrt';
+import { auroc } from './metrics';
+
+export interface TrainOptions {
+  seed: number;
+  modelType: 'exbehrt' | 'behrt';
+  hidden: number;
+  layers: number;
+  heads: number;
+  intermediate: number;
+  maxLen: number;
+  /** extra modalities and their rows; [] for diagnosis-only BEHRT */
+  modalities: Array<{ name: string; rows: number }>;
+  tasks: Array<{ name: string; description?: string }>;
+  mlmEpochs: number;
+  maxEpochs: number;
+  patience: number;
+  batchSize: number;
+  learningRate: number;
+  log?: (msg: string) => void;
+}
+
+export interface TrainResult {
+  config: ModelConfig;
+  vocab: Vocab;
+  weights: Map<string, { shape: number[]; data: Float32Array }>;
+  history: Array<{ phase: 'mlm' | 'finetune'; epoch: number; loss: number; valAuroc?: Record<string, number>; seconds: number }>;
+  bestEpoch: number;
+}
+
+/** mulberry32: small, fast, seeded */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function shuffle<T>(a: T[], rand: () => number): T[] {
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [a[i], a[j]] = [a[j], a[i]];
+  }
+  return a;
+}
+
+/** Batches of similar length (less padding): shuffle, sort within pools of 50 batches, shuffle batches. */
+function lengthBatches(n: number, lengths: number[], batchSize: number, rand: () => number): number[][] {
+  const idx = shuffle(Array.from({ length: n }, (_, i) => i), rand);
+  const pool = batchSize * 50;
+  const batches: number[][] = [];
+  for (let s = 0; s < n; s += pool) {
+    const chunk = idx.slice(s, s + pool).sort((a, b) => lengths[a] - lengths[b]);
+    for (let k = 0; k < chunk.length; k += batchSize) batches.push(chunk.slice(k, k + batchSize));
+  }
+  return shuffle(batches, rand);
+}
+
+function initWeights(c: ModelConfig, seed: number): Map<string, tf.Variable> {
+  const vars = new Map<string, tf.Variable>();
+  let s = seed;
+  for (const [name, shape] of expectedTensors(c, { mlm: true })) {
+    let init: tf.Tensor;
+    if (name.endsWith('LayerNorm.weight')) init = tf.ones(shape);
+    else if (name.endsWith('.bias')) init = tf.zeros(shape);
+    else init = tf.truncatedNormal(shape, 0, 0.02, 'float32', s++);
+    vars.set(name, tf.variable(init, true));
+    init.dispose();
+  }
+  return vars;
+}
+
+async function snapshot(vars: Map<string, tf.Variable>): Promise<Map<string, { shape: number[]; data: Float32Array }>> {
+  const out = new Map<string, { shape: number[]; data: Float32Array }>();
+  for (const [k, v] of vars) out.set(k, { shape: v.shape.slice(), data: (await v.data()) as Float32Array });
+  return out;
+}
+
+/** MLM masking of diagnosis tokens (not CLS/SEP/PAD/placeholder): 15% chosen; of those 80% [MASK],
+ *  10% a random code, 10% unchanged. Returns the corrupted batch, labels and loss weights. */
+function maskForMlm(b: TokenBatch, vocabSize: number, rand: () => number) {
+  const ids = b.diagnosis.slice();
+  const labels = new Int32Array(ids.length);
+  const weight = new Float32Array(ids.length);
+  const FIRST_CODE = 5;
+  for (let i = 0; i < ids.length; i++) {
+    if (b.attentionMask[i] === 0 || ids[i] < FIRST_CODE || rand() >= 0.15) continue;
+    labels[i] = ids[i];
+    weight[i] = 1;
+    const r = rand();
+    if (r < 0.8) ids[i] = 4;
+    else if (r < 0.9) ids[i] = FIRST_CODE + Math.floor(rand() * (vocabSize - FIRST_CODE));
+  }
+  return { batch: { ...b, diagnosis: ids }, labels, weight };
+}
+
+export function labelsOf(patients: Patient[], task: string): Float32Array {
+  return Float32Array.from(patients, (p) => p.outcomes?.[task]?.label ?? 0);
+}
+
+export async function trainModel(train: Patient[], val: Patient[], o: TrainOptions): Promise<TrainResult> {
+  const log = o.log ?? (() => {});
+  const rand = rng(o.seed);
+  const vocab = buildVocab(train, o.modalities.map((m) => m.name));
+  const cfgIn: ModelConfigInput = {
+    model_type: o.modelType,
+    hidden_size: o.hidden,
+    num_hidden_layers: o.layers,
+    num_attention_heads: o.heads,
+    intermediate_size: o.intermediate,
+    max_len: o.maxLen,
+    vocab_size: vocab.diagnosis.length,
+    age_vocab_size: 121,
+    age_unit: 'years',
+    type_vocab_size: 2,
+    max_position_embeddings: o.maxLen,
+    modalities: o.modalities.map((m) => ({ name: m.name, rows: m.rows, vocab_size: vocab.modalities[m.name].length })),
+    static: { name: 'sex', vocab_size: vocab.static.sex!.length },
+    tasks: o.tasks.map((t) => ({ name: t.name, description: t.description, num_labels: 1 })),
+  };
+  const config = parseConfig(cfgIn);
+  const trainGrids = train.map((p) => tokenize(p, vocab, config));
+  const valGrids = val.map((p) => tokenize(p, vocab, config));
+  const lengths = trainGrids.map((g) => g.realLength);
+  const vars = initWeights(config, o.seed * 1000 + 1);
+  const w: Weights = vars as unknown as Weights;
+  const scatterGrad = tf.getBackend() === 'wasm';
+  const history: TrainResult['history'] = [];
+  let dropoutSeed = o.seed * 7919;
+  const mlmVars = [...vars.values()];
+  const ftVars = [...vars].filter(([k]) => !k.startsWith('cls.')).map(([, v]) => v);
+  const batchOf = (grids: TokenGrid[], idx: number[]) => stackGrids(idx.map((i) => grids[i]), config);
+
+  // 1. MLM pre-training
+  const mlmOpt = tf.train.adam(o.learningRate);
+  for (let epoch = 1; epoch <= o.mlmEpochs; epoch++) {
+    const t0 = performance.now();
+    let total = 0;
+    let steps = 0;
+    for (const idx of lengthBatches(trainGrids.length, lengths, o.batchSize, rand)) {
+      const { batch, labels, weight } = maskForMlm(batchOf(trainGrids, idx), config.vocab_size, rand);
+      const seed = dropoutSeed++;
+      const loss = mlmOpt.minimize(() => {
+        const out = encode(w, config, embeddingParts(w, config, batch, { scatterGrad }), maskTensor(batch), { training: true, seed });
+        const logp = tf.logSoftmax(mlmLogits(w, config, out.sequence).reshape([-1, config.vocab_size]));
+        const picked = tf.sum(tf.mul(logp, tf.oneHot(tf.tensor1d(labels, 'int32'), config.vocab_size)), -1);
+        const wt = tf.tensor1d(weight);
+        return tf.div(tf.neg(tf.sum(tf.mul(picked, wt))), tf.maximum(tf.sum(wt), 1)) as tf.Scalar;
+      }, true, mlmVars)!;
+      total += (await loss.data())[0];
+      loss.dispose();
+      steps++;
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    history.push({ phase: 'mlm', epoch, loss: total / steps, seconds });
+    log(`mlm epoch ${epoch}: loss ${(total / steps).toFixed(4)} (${seconds.toFixed(1)} s)`);
+  }
+  mlmOpt.dispose();
+
+  // 2. fine-tuning: all heads together, best epoch by mean validation AUROC
+  const ftOpt = tf.train.adam(o.learningRate);
+  const trainLabels = config.tasks.map((t) => labelsOf(train, t.name));
+  const valLabels = config.tasks.map((t) => labelsOf(val, t.name));
+  let best = -Infinity;
+  let bestEpoch = 0;
+  let bestWeights = await snapshot(vars);
+  for (let epoch = 1; epoch <= o.maxEpochs; epoch++) {
+    const t0 = performance.now();
+    let total = 0;
+    let steps = 0;
+    for (const idx of lengthBatches(trainGrids.length, lengths, o.batchSize, rand)) {
+      const batch = batchOf(trainGrids, idx);
+      const seed = dropoutSeed++;
+      const loss = ftOpt.minimize(() => {
+        const out = encode(w, config, embeddingParts(w, config, batch, { scatterGrad }), maskTensor(batch), { training: true, seed });
+        const losses = config.tasks.map((t, k) => {
+          const z = tf.tensor1d(Float32Array.from(idx, (i) => trainLabels[k][i]));
+          const x = out.logits[t.name].reshape([-1]);
+          // numerically stable BCE with logits: softplus(x) - x z
+          return tf.mean(tf.sub(tf.softplus(x), tf.mul(x, z)));
+        });
+        return tf.addN(losses) as tf.Scalar;
+      }, true, ftVars)!;
+      total += (await loss.data())[0];
+      loss.dispose();
+      steps++;
+    }
+    const valAuroc = await evaluate(w, config, valGrids, valLabels);
+    const mean = Object.values(valAuroc).reduce((a, b) => a + b, 0) / config.tasks.length;
+    const seconds = (performance.now() - t0) / 1000;
+    history.push({ phase: 'finetune', epoch, loss: total / steps, valAuroc, seconds });
+    log(`finetune epoch ${epoch}: loss ${(total / steps).toFixed(4)} val AUROC ${JSON.stringify(valAuroc)} (${seconds.toFixed(1)} s)`);
+    if (mean > best) {
+      best = mean;
+      bestEpoch = epoch;
+      bestWeights = await snapshot(vars);
+    } else if (epoch - bestEpoch >= o.patience) {
+      log(`early stop: no improvement for ${o.patience} epochs, keeping epoch ${bestEpoch}`);
+      break;
+    }
+  }
+  ftOpt.dispose();
+  tf.dispose([...vars.values()]);
+  return { config, vocab, weights: bestWeights, history, bestEpoch };
+
+  async function evaluate(wts: Weights, c: ModelConfig, grids: TokenGrid[], labels: Float32Array[]): Promise<Record<string, number>> {
+    const scores = c.tasks.map(() => new Float32Array(grids.length));
+    for (let s = 0; s < grids.length; s += 64) {
+      const idx = Array.from({ length: Math.min(64, grids.length - s) }, (_, i) => s + i);
+      const batch = batchOf(grids, idx);
+      const outs = tf.tidy(() => {
+        const out = encode(wts, c, embeddingParts(wts, c, batch), maskTensor(batch));
+        return c.tasks.map((t) => out.logits[t.name].reshape([-1]));
+      });
+      const vals = await Promise.all(outs.map((x) => x.data()));
+      tf.dispose(outs);
+      vals.forEach((v, k) => scores[k].set(v as Float32Array, s));
+    }
+    return Object.fromEntries(c.tasks.map((t, k) => [t.name, auroc(scores[k], labels[k])]));
+  }
+}
+
+/** Seeded patient-level split: 70% train, 15% validation (early stopping), 15% held-out test. */
+export function splitCohort<T>(patients: T[], seed: number): { train: T[]; val: T[]; test: T[] } {
+  const idx = shuffle(patients.map((_, i) => i), rng(seed ^ 0x5eed));
+  const nTrain = Math.floor(patients.length * 0.7);
+  const nVal = Math.floor(patients.length * 0.15);
+  const pick = (a: number[]) => a.sort((x, y) => x - y).map((i) => patients[i]);
+  return { train: pick(idx.slice(0, nTrain)), val: pick(idx.slice(nTrain, nTrain + nVal)), test: pick(idx.slice(nTrain + nVal)) };
+}

@@ -1,0 +1,143 @@
+// vocab.json: the token lists of every embedding table, and the per-code value bins for labs and
+// vitals. Built from training data; the index of a token in its list is its embedding row.
+import { z } from 'zod';
+import type { ModelConfig } from '../model/config';
+import type { ClinicalEvent, Patient } from '../data/schema';
+
+export const SPECIAL = { PAD: 0, UNK: 1, CLS: 2, SEP: 3, MASK: 4 } as const;
+export const DIAGNOSIS_SPECIALS = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'];
+/** extra-modality tables start with PAD (contributes zero) and UNK */
+export const MODALITY_SPECIALS = ['[PAD]', '[UNK]'];
+export const SEX_TOKENS = ['[PAD]', 'F', 'M', 'U'];
+/** labs and vitals with a value become `<code>|q<k>`, k = 1..BIN_COUNT (per-code quantile bins) */
+export const BIN_COUNT = 5;
+
+const tokenList = z.array(z.string()).min(1);
+export const VocabSchema = z.object({
+  format: z.literal('exbehrt-vocab'),
+  version: z.literal(1),
+  diagnosis: tokenList,
+  modalities: z.record(z.string(), tokenList).default({}),
+  static: z.object({ sex: tokenList }).partial().default({}),
+  /** `<modality>:<code>` -> ascending quantile edges (BIN_COUNT - 1 of them) */
+  bins: z.record(z.string(), z.array(z.number())).default({}),
+});
+export type Vocab = z.infer<typeof VocabSchema>;
+
+export class VocabError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'VocabError';
+  }
+}
+
+export function parseVocab(json: unknown, file = 'vocab.json'): Vocab {
+  const res = VocabSchema.safeParse(json);
+  if (!res.success) {
+    throw new VocabError(res.error.issues.map((i) => `${file}: field ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n'));
+  }
+  const v = res.data;
+  const problems: string[] = [];
+  DIAGNOSIS_SPECIALS.forEach((s, i) => {
+    if (v.diagnosis[i] !== s) problems.push(`${file}: field diagnosis[${i}]: expected ${s}, found ${JSON.stringify(v.diagnosis[i])}`);
+  });
+  for (const [m, list] of Object.entries(v.modalities)) {
+    MODALITY_SPECIALS.forEach((s, i) => {
+      if (list[i] !== s) problems.push(`${file}: field modalities.${m}[${i}]: expected ${s}, found ${JSON.stringify(list[i])}`);
+    });
+    if (new Set(list).size !== list.length) problems.push(`${file}: field modalities.${m}: duplicate tokens`);
+  }
+  if (new Set(v.diagnosis).size !== v.diagnosis.length) problems.push(`${file}: field diagnosis: duplicate tokens`);
+  for (const [k, edges] of Object.entries(v.bins)) {
+    for (let i = 1; i < edges.length; i++)
+      if (!(edges[i] >= edges[i - 1])) problems.push(`${file}: field bins.${k}: edges not ascending`);
+  }
+  if (problems.length) throw new VocabError(problems.join('\n'));
+  return v;
+}
+
+/** Sizes in vocab.json must match the embedding tables config.json declares. */
+export function checkVocabAgainstConfig(v: Vocab, c: ModelConfig, file = 'vocab.json'): string[] {
+  const problems: string[] = [];
+  if (v.diagnosis.length !== c.vocab_size)
+    problems.push(`${file}: diagnosis has ${v.diagnosis.length} tokens, config.json vocab_size is ${c.vocab_size}`);
+  for (const m of c.modalities) {
+    const list = v.modalities[m.name];
+    if (!list) problems.push(`${file}: modality ${m.name} (in config.json) has no token list`);
+    else if (list.length !== m.vocab_size)
+      problems.push(`${file}: modality ${m.name} has ${list.length} tokens, config.json modalities.${m.name}.vocab_size is ${m.vocab_size}`);
+  }
+  if (c.static) {
+    const list = v.static.sex;
+    if (!list) problems.push(`${file}: static.sex missing, config.json has static ${c.static.name}`);
+    else if (list.length !== c.static.vocab_size)
+      problems.push(`${file}: static.sex has ${list.length} tokens, config.json static.vocab_size is ${c.static.vocab_size}`);
+  }
+  return problems;
+}
+
+const binKey = (e: Pick<ClinicalEvent, 'modality' | 'code'>) => `${e.modality}:${e.code}`;
+
+/** The token string an event becomes (before lookup): the code, or `<code>|q<k>` for a binned value. */
+export function eventToken(e: ClinicalEvent, bins: Vocab['bins']): string {
+  const edges = bins[binKey(e)];
+  if (e.value === undefined || !edges) return e.code;
+  let k = 0;
+  while (k < edges.length && e.value > edges[k]) k++;
+  return `${e.code}|q${k + 1}`;
+}
+
+/** Build a vocabulary from training patients: every code seen at least `minCount` times, value bins
+ *  from per-code quantiles. Sorted so that the same data always gives the same vocab. */
+export function buildVocab(patients: Patient[], modalities: string[], opts: { minCount?: number } = {}): Vocab {
+  const minCount = opts.minCount ?? 2;
+  const values = new Map<string, number[]>();
+  for (const p of patients)
+    for (const v of p.visits)
+      for (const e of v.events)
+        if (e.value !== undefined && (e.modality === 'lab' || e.modality === 'vital')) {
+          const k = binKey(e);
+          if (!values.has(k)) values.set(k, []);
+          values.get(k)!.push(e.value);
+        }
+  const bins: Vocab['bins'] = {};
+  for (const [k, vs] of [...values].sort(([a], [b]) => a.localeCompare(b))) {
+    if (vs.length < BIN_COUNT * minCount) continue;
+    vs.sort((a, b) => a - b);
+    bins[k] = Array.from({ length: BIN_COUNT - 1 }, (_, i) => vs[Math.floor(((i + 1) * vs.length) / BIN_COUNT)]);
+  }
+  const counts = new Map<string, Map<string, number>>();
+  for (const p of patients)
+    for (const v of p.visits)
+      for (const e of v.events) {
+        if (!counts.has(e.modality)) counts.set(e.modality, new Map());
+        const tok = eventToken(e, bins);
+        const m = counts.get(e.modality)!;
+        m.set(tok, (m.get(tok) ?? 0) + 1);
+      }
+  const keep = (m: string) =>
+    [...(counts.get(m) ?? new Map<string, number>())].filter(([, n]) => n >= minCount).map(([t]) => t).sort();
+  return {
+    format: 'exbehrt-vocab',
+    version: 1,
+    diagnosis: [...DIAGNOSIS_SPECIALS, ...keep('diagnosis')],
+    modalities: Object.fromEntries(modalities.map((m) => [m, [...MODALITY_SPECIALS, ...keep(m)]])),
+    static: { sex: SEX_TOKENS },
+    bins,
+  };
+}
+
+/** token string -> id maps, built once per vocab */
+export interface VocabIndex {
+  diagnosis: Map<string, number>;
+  modalities: Record<string, Map<string, number>>;
+  sex: Map<string, number>;
+}
+export function indexVocab(v: Vocab): VocabIndex {
+  const idx = (l: string[]) => new Map(l.map((t, i) => [t, i]));
+  return {
+    diagnosis: idx(v.diagnosis),
+    modalities: Object.fromEntries(Object.entries(v.modalities).map(([m, l]) => [m, idx(l)])),
+    sex: idx(v.static.sex ?? SEX_TOKENS),
+  };
+}
