@@ -9,9 +9,6 @@ import { useBackend } from './node-tf';
 import { attribute } from '../attribution';
 import { parseReferenceSet, referenceGrids } from '../attribution/reference';
 import type { Method } from '../attribution/types';
-import { faithfulnessCommand } from './faithfulness-cmd';
-import { trainCommand, trainAllCommand } from './train-cmd';
-import { synthCommand } from './synth-cmd';
 
 const USAGE = `exbehrt <command> [options]
 
@@ -77,12 +74,13 @@ async function main(argv: string[]): Promise<void> {
     },
   });
   switch (cmd) {
+    // commands with heavy or Node-only dependencies load on demand
     case 'synth':
-      return synthCommand(values);
+      return (await import('./synth-cmd')).synthCommand(values);
     case 'train':
-      return trainCommand(values);
+      return (await import('./train-cmd')).trainCommand(values);
     case 'train-all':
-      return trainAllCommand(values);
+      return (await import('./train-cmd')).trainAllCommand(values);
     case 'tokenize': {
       const folder = await loadModelFromDir(need(values.model, '--model'));
       const patients = await readPatients(need(values.patients, '--patients'));
@@ -133,6 +131,7 @@ async function main(argv: string[]): Promise<void> {
     }
     case 'faithfulness': {
       await useBackend(values.backend);
+      const { faithfulnessCommand } = await import('./faithfulness-cmd');
       const report = await faithfulnessCommand({
         model: need(values.model, '--model'),
         patients: await readPatients(need(values.patients, '--patients')),

@@ -1,0 +1,63 @@
+// npm run bench: expected gradients (128 samples) on the shipped model for a 256-token patient,
+// on tfjs cpu and wasm in Node and on the PyTorch reference (same references, same alphas).
+// Prints a table; results are recorded by hand in BENCHMARKS.md with the machine.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { attribute } from '../src/attribution';
+import { egDraws } from '../src/attribution/expected-gradients';
+import { parseReferenceSet, referenceGrids } from '../src/attribution/reference';
+import { useBackend } from '../src/cli/node-tf';
+import { parsePatientsText } from '../src/data/schema';
+import { loadModelFromDir } from '../src/model/folder-node';
+import { disposeModel, instantiate } from '../src/model/runtime';
+import { stackGrids, tokenize } from '../src/tokens/layout';
+import { patientOfLength } from './patient256';
+
+const MODEL = process.env.BENCH_MODEL ?? 'public/models/exbehrt';
+const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 128);
+const TASK = 'hf_12m';
+const folder = await loadModelFromDir(MODEL);
+const cohort = parsePatientsText(readFileSync('public/cohort/patients.jsonl', 'utf8'), 'public/cohort/patients.jsonl');
+const longest = cohort.reduce((a, b) => (tokenize(b, folder.vocab, folder.config).realLength > tokenize(a, folder.vocab, folder.config).realLength ? b : a));
+const patient = patientOfLength(longest, folder);
+const grid = tokenize(patient, folder.vocab, folder.config);
+const reference = referenceGrids(parseReferenceSet(folder.reference), folder.config);
+console.log(`model ${MODEL} (H=${folder.config.hidden_size}, N=${folder.config.num_hidden_layers}), patient ${grid.realLength} tokens, EG ${SAMPLES} samples, ${reference.length} references, ${cpus().length} x ${cpus()[0].model}`);
+
+const rows: Array<{ impl: string; seconds: number; first: number; gap: number }> = [];
+for (const backend of (process.env.BENCH_BACKENDS ?? 'wasm,cpu').split(',')) {
+  await useBackend(backend);
+  const model = instantiate(folder);
+  // warm-up: kernels compile / wasm pages grow on the first call
+  await attribute(model, { patient, task: TASK, method: 'eg', reference, samples: 8, seed: 1 });
+  const t0 = performance.now();
+  let first = NaN;
+  const r = await attribute(model, {
+    patient, task: TASK, method: 'eg', reference, samples: SAMPLES, seed: 0,
+    onProgress: () => (first = Number.isNaN(first) ? (performance.now() - t0) / 1000 : first),
+  });
+  rows.push({ impl: `tfjs ${backend} (Node)`, seconds: (performance.now() - t0) / 1000, first, gap: r.gap });
+  disposeModel(model);
+  console.log(JSON.stringify(rows[rows.length - 1]), 'tensors', tf.memory().numTensors);
+}
+
+// PyTorch reference on the same machine, same grid, references and alphas
+const dir = mkdtempSync(join(tmpdir(), 'exbehrt-bench-'));
+const draws = egDraws(SAMPLES, reference.length, 0);
+const L = grid.realLength;
+const asJson = (b: ReturnType<typeof stackGrids>) => ({ ...b, diagnosis: [...b.diagnosis], age: [...b.age], segment: [...b.segment], position: [...b.position], attentionMask: [...b.attentionMask], modalities: Object.fromEntries(Object.entries(b.modalities).map(([k, v]) => [k, [...v]])), static: b.static ? [...b.static] : null });
+writeFileSync(join(dir, 'inputs.json'), JSON.stringify({ patients: asJson(stackGrids([grid], folder.config, L)), references: asJson(stackGrids(reference, folder.config, L)), ref_idx: draws.map((d) => d.ref), alphas: draws.map((d) => d.alpha), task: TASK }));
+try {
+  const out = execFileSync('/usr/bin/python3', ['tools/reference/bench_eg.py', MODEL, join(dir, 'inputs.json')], { encoding: 'utf8' });
+  const py = JSON.parse(out.trim().split('\n').pop()!);
+  rows.push({ impl: `PyTorch ${py.torch} (CPU, ${py.threads} threads, float32)`, seconds: py.seconds, first: NaN, gap: py.gap });
+} catch (e) {
+  console.log('PyTorch reference not run:', (e as Error).message.split('\n')[0]);
+}
+const torch = rows.find((r) => r.impl.startsWith('PyTorch'));
+console.log('\n| implementation | EG seconds | first estimate (s) | ratio to PyTorch | gap |\n|---|---|---|---|---|');
+for (const r of rows)
+  console.log(`| ${r.impl} | ${r.seconds.toFixed(2)} | ${Number.isNaN(r.first) ? '-' : r.first.toFixed(2)} | ${torch ? (r.seconds / torch.seconds).toFixed(2) : '-'} | ${r.gap.toExponential(2)} |`);

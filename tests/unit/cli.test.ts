@@ -1,0 +1,62 @@
+// The CLI as a user runs it: a real process, a model folder on disk, patients in a file.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { saveModelToDir } from '../../src/model/folder-node';
+import { fromTfWeights } from '../../src/model/weights';
+import { predict } from '../../src/model/runtime';
+import { tinyModel, tinyPatients } from './helpers/tiny-model';
+
+const run = promisify(execFile);
+const dir = mkdtempSync(join(tmpdir(), 'exbehrt-cli-'));
+const modelDir = join(dir, 'model');
+const patientsFile = join(dir, 'patients.jsonl');
+const cli = (...args: string[]) => run(process.execPath, ['bin/exbehrt.mjs', ...args], { env: { ...process.env, EXBEHRT_BACKEND: 'cpu' } });
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+  const m = tinyModel(3);
+  await saveModelToDir(modelDir, { name: 'tiny', config: m.folder.config, vocab: m.folder.vocab, weights: await fromTfWeights(m.weights) });
+  writeFileSync(patientsFile, tinyPatients().map((p) => JSON.stringify(p)).join('\n') + '\n');
+});
+
+describe('exbehrt CLI', { timeout: 60_000 }, () => {
+  it('predict prints one JSON line per patient and task, matching the library', async () => {
+    const { stdout } = await cli('predict', '--model', modelDir, '--patients', patientsFile);
+    const rows = stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(rows.length).toBe(tinyPatients().length * 2);
+    const m = tinyModel(3);
+    const expected = await predict(m, tinyPatients());
+    rows.forEach((r, i) => {
+      expect(r.patient_id).toBe(expected[i].patient_id);
+      expect(r.task).toBe(expected[i].task);
+      expect(r.logit).toBeCloseTo(expected[i].logit, 5);
+      expect(r.probability).toBeCloseTo(1 / (1 + Math.exp(-r.logit)), 10);
+    });
+  });
+  it('tokenize shows the token grid with its laid-on rows', async () => {
+    const { stdout } = await cli('tokenize', '--model', modelDir, '--patients', patientsFile, '--id', 'b');
+    expect(stdout).toMatch(/patient b: \d+ tokens of 32/);
+    expect(stdout).toMatch(/^token\s+\[CLS\]/m);
+    expect(stdout).toMatch(/^medication\[1\]/m);
+  });
+  it('attribute prints the roll-ups and the completeness gap', async () => {
+    const { stdout } = await cli('attribute', '--model', modelDir, '--patients', patientsFile, '--id', 'b', '--task', 'hf', '--method', 'ig', '--samples', '16');
+    const r = JSON.parse(stdout);
+    expect(r.method).toBe('ig');
+    expect(Object.keys(r.modality)).toEqual(expect.arrayContaining(['diagnosis', 'medication', 'lab', 'age', 'static']));
+    expect(Number.isFinite(r.gap)).toBe(true);
+  });
+  it('bad input: a clear message naming the file and line, exit code non-zero', async () => {
+    const bad = join(dir, 'bad.jsonl');
+    writeFileSync(bad, JSON.stringify(tinyPatients()[0]) + '\n{"id": "x", "sex": "F", "birthDate": "1950-13-01", "visits": []}\n');
+    await expect(cli('predict', '--model', modelDir, '--patients', bad)).rejects.toMatchObject({ stderr: expect.stringMatching(/bad.jsonl line 2: patient x, field birthDate/) });
+    await expect(cli('predict', '--patients', bad)).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/missing --model/) });
+    await expect(cli('predict', '--model', join(dir, 'nope'), '--patients', patientsFile)).rejects.toMatchObject({ stderr: expect.stringMatching(/nope: cannot open model folder/) });
+    await expect(cli('attribute', '--model', modelDir, '--patients', patientsFile, '--task', 'nope', '--method', 'gxi')).rejects.toMatchObject({ stderr: expect.stringMatching(/unknown task "nope"/) });
+  });
+});
