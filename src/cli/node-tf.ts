@@ -1,16 +1,9 @@
-// tfjs for Node CLIs: the wasm backend (fastest single-threaded backend here) unless asked otherwise.
-import * as tf from '@tensorflow/tfjs';
+// tfjs for Node CLIs: the wasm backend (the fastest single-threaded backend here) unless
+// EXBEHRT_BACKEND or --backend asks for another. Same selection code as the worker.
 import '@tensorflow/tfjs-backend-wasm';
+import { isBackendName, selectBackend } from '../backend';
 
 export async function useBackend(name = process.env.EXBEHRT_BACKEND ?? 'wasm'): Promise<string> {
-  // tfjs prints a banner suggesting tfjs-node; it cannot be installed here (it downloads a binary)
-  const warn = console.warn;
-  console.warn = () => {};
-  try {
-    if (!(await tf.setBackend(name))) throw new Error(`backend ${name} could not be initialised`);
-    await tf.ready();
-  } finally {
-    console.warn = warn;
-  }
-  return tf.getBackend();
+  if (!isBackendName(name)) throw new Error(`unknown backend ${name}: use webgpu, wasm or cpu`);
+  return selectBackend(name);
 }

@@ -115,15 +115,20 @@ function describePath(path: PropertyKey[], raw: unknown): string {
 export function parsePatientsText(text: string, source = 'input', opts: { today?: string } = {}): Patient[] {
   const t = text.trim();
   if (!t) throw new TimelineError(`${source}: file is empty`, '');
-  if (t.startsWith('[') || (t.startsWith('{') && !t.includes('\n'))) {
+  // a JSON array, or one patient object (possibly pretty-printed); otherwise JSON lines
+  if (t.startsWith('[') || t.startsWith('{')) {
     let data: unknown;
+    let error: Error | null = null;
     try {
       data = JSON.parse(t);
     } catch (e) {
-      throw new TimelineError(`${source}: not valid JSON (${(e as Error).message})`, '');
+      error = e as Error;
     }
-    const arr = Array.isArray(data) ? data : [data];
-    return arr.map((p, i) => parsePatient(p, { ...opts, source: `${source} [${i}]` }));
+    if (!error) {
+      const arr = Array.isArray(data) ? data : [data];
+      return arr.map((p, i) => parsePatient(p, { ...opts, source: Array.isArray(data) ? `${source} [${i}]` : source }));
+    }
+    if (t.startsWith('[')) throw new TimelineError(`${source}: not valid JSON (${error.message})`, '');
   }
   return t.split(/\r?\n/).flatMap((line, i) => {
     if (!line.trim()) return [];

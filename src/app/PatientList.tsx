@@ -1,0 +1,95 @@
+// A searchable list of the cohort's patients (id, age, sex). A listbox: Tab focuses it, arrow keys,
+// Home and End move the selection, typing in the search box filters by id.
+import { useId, useMemo, useState, type KeyboardEvent } from 'react';
+import type { Patient } from '../data/schema';
+import { ageAtLastVisit, SEX_LABEL } from './format';
+
+/** Rows rendered at most; the search narrows the rest down. */
+export const MAX_ROWS = 250;
+
+export interface PatientListProps {
+  patients: Patient[];
+  selectedId: string | null;
+  onSelect: (id: string) => void;
+}
+
+export function PatientList({ patients, selectedId, onSelect }: PatientListProps) {
+  const [query, setQuery] = useState('');
+  const base = useId();
+  const optionId = (pid: string) => `${base}-p-${pid}`;
+  const matches = useMemo(() => {
+    const q = query.trim().toLowerCase();
+    return q ? patients.filter((p) => p.id.toLowerCase().includes(q)) : patients;
+  }, [patients, query]);
+  const shown = matches.slice(0, MAX_ROWS);
+  const index = shown.findIndex((p) => p.id === selectedId);
+
+  const onKeyDown = (e: KeyboardEvent) => {
+    if (!shown.length) return;
+    const next = { ArrowDown: index + 1, ArrowUp: index - 1, Home: 0, End: shown.length - 1, PageDown: index + 10, PageUp: index - 10 }[e.key];
+    if (next === undefined) return;
+    e.preventDefault();
+    const target = shown[Math.max(0, Math.min(shown.length - 1, index < 0 && e.key === 'ArrowUp' ? 0 : next))];
+    onSelect(target.id);
+    document.getElementById(optionId(target.id))?.scrollIntoView({ block: 'nearest' });
+  };
+
+  return (
+    <section className="patients" aria-labelledby={`${base}-h`}>
+      <h2 id={`${base}-h`}>Patients</h2>
+      <label htmlFor={`${base}-q`} className="field-label">
+        Search by patient id
+      </label>
+      <input
+        id={`${base}-q`}
+        type="search"
+        value={query}
+        onChange={(e) => setQuery(e.target.value)}
+        placeholder="e.g. syn-0001"
+        autoComplete="off"
+        spellCheck={false}
+        aria-controls={`${base}-list`}
+        data-testid="patient-search"
+      />
+      <p className="muted small" aria-live="polite">
+        {matches.length === patients.length ? `${patients.length} patients` : `${matches.length} of ${patients.length} patients match`}
+        {matches.length > shown.length && `; showing the first ${shown.length}`}
+      </p>
+      <div className="patient-cols" aria-hidden="true">
+        <span>Patient</span>
+        <span>Age</span>
+        <span>Sex</span>
+      </div>
+      <ul
+        id={`${base}-list`}
+        role="listbox"
+        aria-label="Patients"
+        tabIndex={0}
+        aria-activedescendant={index >= 0 ? optionId(shown[index].id) : undefined}
+        onKeyDown={onKeyDown}
+        className="patient-list"
+        data-testid="patient-list"
+      >
+        {shown.map((p) => {
+          const age = ageAtLastVisit(p);
+          return (
+            <li
+              key={p.id}
+              id={optionId(p.id)}
+              role="option"
+              aria-selected={p.id === selectedId}
+              aria-label={`${p.id}, ${age === null ? 'age unknown' : `${age} years`}, ${SEX_LABEL[p.sex]}`}
+              onClick={() => onSelect(p.id)}
+              data-testid={`patient-${p.id}`}
+              data-patient-id={p.id}
+            >
+              <span className="pid">{p.id}</span>
+              <span>{age ?? '–'}</span>
+              <span>{p.sex}</span>
+            </li>
+          );
+        })}
+      </ul>
+    </section>
+  );
+}

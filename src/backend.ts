@@ -1,0 +1,119 @@
+// tfjs backend selection: webgpu -> wasm -> cpu, the first one that initialises.
+// Works in the browser (page or worker) and in Node. Browser-only set-up (where the .wasm files are
+// served) lives in backend-browser.ts, so Node code can import this module without Vite.
+import * as tf from '@tensorflow/tfjs'; // the umbrella: registers gradients and chained ops
+import '@tensorflow/tfjs-backend-wasm';
+import '@tensorflow/tfjs-backend-webgpu'; // registers 'webgpu' only where navigator.gpu exists
+
+export type BackendName = 'webgpu' | 'wasm' | 'cpu';
+
+/** tfjs-backend-webgpu 4.22's AddN binds all its inputs as storage buffers of one shader. Past the
+ *  device's maxStorageBuffersPerShaderStage - 1 inputs (7 by default) the pipeline is invalid, WebGPU
+ *  only logs a validation error, and the output silently holds garbage: the ExBEHRT embedding sum
+ *  has 11 parts. Re-register the kernel to add in chunks that fit (its Concat already does so).
+ *  Gradients are unaffected: AddN's gradient is registered apart from the kernel. */
+function patchWebgpuAddN(): void {
+  const kernel = tf.getKernel('AddN', 'webgpu');
+  if (!kernel) return;
+  const original = kernel.kernelFunc;
+  type Info = tf.TensorInfo;
+  type WebGPULike = { device?: { limits?: { maxStorageBuffersPerShaderStage?: number } }; disposeData(dataId: object): boolean };
+  tf.unregisterKernel('AddN', 'webgpu');
+  tf.registerKernel({
+    ...kernel,
+    kernelFunc: (args) => {
+      const backend = args.backend as unknown as WebGPULike;
+      const max = Math.max(2, (backend.device?.limits?.maxStorageBuffersPerShaderStage ?? 8) - 1);
+      let inputs = Array.from(args.inputs as unknown as ArrayLike<Info>);
+      const temps: Info[] = [];
+      while (inputs.length > max) {
+        const next: Info[] = [];
+        for (let i = 0; i < inputs.length; i += max) {
+          const chunk = inputs.slice(i, i + max);
+          if (chunk.length === 1) next.push(chunk[0]);
+          else {
+            const partial = original({ ...args, inputs: chunk as unknown as tf.NamedTensorInfoMap }) as Info;
+            temps.push(partial);
+            next.push(partial);
+          }
+        }
+        inputs = next;
+      }
+      const out = original({ ...args, inputs: inputs as unknown as tf.NamedTensorInfoMap });
+      for (const t of temps) backend.disposeData(t.dataId);
+      return out;
+    },
+  });
+}
+patchWebgpuAddN();
+
+/** Fastest first. A later backend is the fallback of every earlier one. */
+export const BACKEND_ORDER: readonly BackendName[] = ['webgpu', 'wasm', 'cpu'];
+
+export const isBackendName = (s: unknown): s is BackendName => typeof s === 'string' && (BACKEND_ORDER as readonly string[]).includes(s);
+
+/** The backends to try, in order, starting at `preferred` (default: the fastest). Asking for wasm
+ *  never gives WebGPU; asking for cpu gives cpu. Also the recovery path: when a backend is lost
+ *  (e.g. a WebGPU device), select again from the backend after it. */
+export function backendsFrom(preferred: BackendName = BACKEND_ORDER[0]): BackendName[] {
+  return BACKEND_ORDER.slice(BACKEND_ORDER.indexOf(preferred));
+}
+
+/** The backend to fall back to when `name` fails at run time, or null after cpu. */
+export function fallbackOf(name: BackendName): BackendName | null {
+  return BACKEND_ORDER[BACKEND_ORDER.indexOf(name) + 1] ?? null;
+}
+
+/** WebGPU is usable only when navigator.gpu exists and hands out an adapter (without a GPU or
+ *  with WebGPU disabled, requestAdapter() resolves to null). */
+export async function webgpuAdapterAvailable(): Promise<boolean> {
+  const gpu = (globalThis as { navigator?: { gpu?: { requestAdapter(): Promise<unknown> } } }).navigator?.gpu;
+  if (!gpu || !tf.findBackendFactory('webgpu')) return false;
+  try {
+    return (await gpu.requestAdapter()) != null;
+  } catch {
+    return false;
+  }
+}
+
+export interface SelectOptions {
+  /** told about each backend that was skipped and why (logging, a status line) */
+  onSkip?: (name: BackendName, reason: string) => void;
+}
+
+async function trySetBackend(name: BackendName): Promise<string | null> {
+  if (name === 'webgpu' && !(await webgpuAdapterAvailable())) return 'no WebGPU adapter';
+  if (!tf.findBackendFactory(name)) return 'not registered';
+  // tfjs prints advice (install tfjs-node) on Node; it cannot be installed here
+  const warn = console.warn;
+  if (tf.env().getBool('IS_NODE')) console.warn = () => {};
+  try {
+    if (!(await tf.setBackend(name))) return 'failed to initialise';
+    await tf.ready();
+    return tf.engine().backendName === name ? null : `tfjs switched to ${tf.engine().backendName}`;
+  } catch (e) {
+    return (e as Error)?.message ?? String(e);
+  } finally {
+    console.warn = warn;
+  }
+}
+
+/** Make the first backend that works, from `preferred` on, the active tfjs backend, and return its
+ *  name. cpu always works, so this only throws if something is badly broken. */
+export async function selectBackend(preferred?: BackendName, opts: SelectOptions = {}): Promise<BackendName> {
+  const reasons: string[] = [];
+  for (const name of backendsFrom(preferred)) {
+    const why = await trySetBackend(name);
+    if (why === null) return name;
+    reasons.push(`${name}: ${why}`);
+    opts.onSkip?.(name, why);
+  }
+  throw new Error(`no tfjs backend could be initialised (${reasons.join('; ')})`);
+}
+
+/** The active backend's name, as selectBackend returns it; null before one was selected (unlike
+ *  tf.getBackend(), this never initialises a backend as a side effect). */
+export function activeBackend(): BackendName | null {
+  const b = tf.engine().backendName;
+  return isBackendName(b) ? b : null;
+}

@@ -1,0 +1,29 @@
+// The typed client of the engine worker. Views never talk to the worker directly: they go through
+// the store, which holds one Engine.
+import { wrap, type Remote } from 'comlink';
+import type { EngineApi } from '../../workers/engine.worker';
+
+export type { BackendName, LoadedModelInfo, ModelSummary, PredictionRow } from '../../workers/engine.worker';
+
+/** The worker's API as the page sees it: every call returns a promise. */
+export type Engine = Remote<EngineApi>;
+
+/** The same calls as plain async functions: what the store depends on (a fake in tests). */
+export type EngineCalls = { [K in keyof EngineApi]: (...args: Parameters<EngineApi[K]>) => Promise<Awaited<ReturnType<EngineApi[K]>>> };
+
+export interface EngineHandle {
+  engine: Engine;
+  /** stop the worker (frees its tensors and GPU memory) */
+  terminate(): void;
+}
+
+export function createEngine(): EngineHandle {
+  const worker = new Worker(new URL('../../workers/engine.worker.ts', import.meta.url), { type: 'module', name: 'exbehrt-engine' });
+  return { engine: wrap<EngineApi>(worker), terminate: () => worker.terminate() };
+}
+
+/** An absolute URL for a path served with the app (e.g. `models/exbehrt/`), resolved against the
+ *  app's base, so the worker fetches the same thing the page would. */
+export function appUrl(path: string, base = import.meta.env.BASE_URL, location = globalThis.location.href): string {
+  return new URL(path, new URL(base, location)).href;
+}

@@ -1,0 +1,248 @@
+#!/usr/bin/env node
+// Browser checks of the built app (run `vite build` first; `npm run test:browser` does both).
+// Serves dist/ with `vite preview`, drives Debian's Chromium with playwright-core, and runs every
+// check in CHECKS once per entry of RUNS (WebGPU on, WebGPU off). Expected numbers come from the
+// Node CLI on the same model folder and patients the page is served, so page and CLI must agree.
+//
+// To add a check: append { name, run } to CHECKS. `run(ctx)` throws to fail; ctx is
+//   { page, run, origin, requests, cspViolations, pageErrors, expected, fixture }.
+// Env: CHROMIUM_PATH (default /usr/bin/chromium), CI=true (a missing Chromium fails instead of
+// skipping), BROWSER_TIMEOUT_MS (per wait, default 120000), BROWSER_RUNS=webgpu,wasm (a subset).
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const DIST = join(ROOT, 'dist');
+const RESULTS = join(ROOT, 'test-results');
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const CI = process.env.CI === 'true';
+const TIMEOUT = Number(process.env.BROWSER_TIMEOUT_MS ?? 120_000);
+const TOLERANCE = 1e-4;
+const CHROMIUM_ARGS = ['--headless=new', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'];
+
+/** One browser session each: the same checks, different Chromium flags and expected backend. */
+const RUNS = [
+  { name: 'webgpu', flags: ['--enable-unsafe-webgpu'], backendLabel: 'WebGPU' },
+  { name: 'wasm', flags: [], backendLabel: 'wasm' },
+].filter((r) => !process.env.BROWSER_RUNS || process.env.BROWSER_RUNS.split(',').includes(r.name));
+
+/** The checks, in order, on one page per run. A failed `essential` check stops the run's later checks. */
+const CHECKS = [
+  {
+    name: 'app loads and shows the model card',
+    essential: true,
+    async run({ page, pageErrors, fixture }) {
+      await page.waitForSelector('h1');
+      const title = await page.title();
+      if (title !== 'ExBEHRT Workbench') throw new Error(`page title is ${JSON.stringify(title)}`);
+      await page.locator('[data-testid=model-select]').selectOption(fixture.model.id);
+      await page.waitForSelector('[data-testid=model-card]');
+      const use = (await page.locator('[data-testid=intended-use]').textContent()) ?? '';
+      if (!use.includes('Intended use')) throw new Error(`intended use not shown (got ${JSON.stringify(use)})`);
+      const rows = await page.locator('[data-testid=metrics-table] tbody tr').count();
+      if (rows === 0) throw new Error('the model card has no metrics rows');
+      if (pageErrors.length) throw new Error(`uncaught errors in the page: ${pageErrors.join(' | ')}`);
+    },
+  },
+  {
+    name: 'backend label names the expected backend',
+    async run({ page, run }) {
+      const label = page.locator('[data-testid=backend]');
+      await page.waitForFunction(() => {
+        const t = document.querySelector('[data-testid=backend]')?.textContent;
+        return t === 'WebGPU' || t === 'wasm' || t === 'cpu';
+      });
+      const text = await label.textContent();
+      if (text !== run.backendLabel)
+        throw new Error(`backend label is ${JSON.stringify(text)}, expected ${JSON.stringify(run.backendLabel)}${run.name === 'webgpu' ? ' (no WebGPU adapter in this Chromium?)' : ''}`);
+    },
+  },
+  {
+    name: 'selected patient: risk equals the CLI within 1e-4',
+    async run({ page, fixture, expected }) {
+      const id = fixture.patient.id;
+      await page.locator('[data-testid=patient-search]').fill(id);
+      const option = page.locator(`[data-testid="patient-${id}"]`);
+      await option.click();
+      if ((await option.getAttribute('aria-selected')) !== 'true') throw new Error(`patient ${id} not shown as selected`);
+      const problems = [];
+      for (const row of expected) {
+        const cell = page.locator(`[data-testid=risk-card][data-patient-id="${id}"] [data-testid="risk-${row.task}"]`);
+        const text = (await cell.textContent()) ?? '';
+        const value = Number(text);
+        if (!/^\d\.\d{4}$/.test(text)) problems.push(`${row.task}: shown as ${JSON.stringify(text)}, expected 4 decimals`);
+        else if (!(Math.abs(value - row.probability) <= TOLERANCE))
+          problems.push(`${row.task}: page ${text}, CLI ${row.probability.toFixed(6)} (difference ${Math.abs(value - row.probability).toExponential(2)})`);
+      }
+      if (problems.length) throw new Error(problems.join('; '));
+    },
+  },
+  {
+    name: 'no request leaves the origin',
+    async run({ origin, requests, cspViolations }) {
+      // the recorder must see the worker's fetches, or this check would pass blind
+      if (!requests.some((u) => u.endsWith('/model.safetensors'))) throw new Error(`the model's weights fetch was not observed; requests: ${requests.join(', ')}`);
+      const outside = requests.filter((u) => !sameOrigin(u, origin));
+      if (outside.length) throw new Error(`requests outside ${origin}: ${[...new Set(outside)].join(', ')}`);
+      // the page's CSP stops such requests before they reach the network: a violation is an attempt
+      if (cspViolations.length) throw new Error(`blocked by the Content-Security-Policy: ${cspViolations.join(' | ')}`);
+    },
+  },
+];
+
+const sameOrigin = (url, origin) => url.startsWith('data:') || url.startsWith('blob:') || new URL(url).origin === origin;
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** `vite preview` of dist/ on 127.0.0.1; resolves once it answers. */
+async function startPreview() {
+  const port = await freePort();
+  const origin = `http://127.0.0.1:${port}`;
+  const child = spawn(process.execPath, [join(ROOT, 'node_modules/vite/bin/vite.js'), 'preview', '--host', '127.0.0.1', '--port', String(port), '--strictPort'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`vite preview exited (${child.exitCode}):\n${output}`);
+    try {
+      if ((await fetch(origin + '/')).ok) return { origin, stop: () => child.kill('SIGTERM') };
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  child.kill('SIGTERM');
+  throw new Error(`vite preview did not answer on ${origin} within 30 s:\n${output}`);
+}
+
+/** The model and patient the checks use, read from dist/ (what the page is served), and the CLI's
+ *  predictions for them. */
+async function prepareFixture() {
+  const need = (rel, hint) => {
+    const p = join(DIST, rel);
+    if (!existsSync(p)) throw new Error(`${p} is missing: ${hint}`);
+    return p;
+  };
+  need('index.html', 'run `vite build` first (npm run test:browser does)');
+  const index = JSON.parse(readFileSync(need('models/index.json', 'the shipped models (public/models) are missing'), 'utf8'));
+  const model = index.find((m) => m.id === 'exbehrt') ?? index[0];
+  if (!model) throw new Error('dist/models/index.json lists no models');
+  const lines = readFileSync(need('cohort/patients.jsonl', 'the sample patients (public/cohort) are missing'), 'utf8').split('\n').filter((l) => l.trim());
+  // the second patient, so that selecting it changes the app's default (the first)
+  const patient = JSON.parse(lines[Math.min(1, lines.length - 1)]);
+  const tmp = mkdtempSync(join(tmpdir(), 'exbehrt-browser-'));
+  const file = join(tmp, 'patient.jsonl');
+  writeFileSync(file, JSON.stringify(patient) + '\n');
+  try {
+    const { stdout } = await promisify(execFile)(process.execPath, [join(ROOT, 'bin/exbehrt.mjs'), 'predict', '--model', join(DIST, model.path), '--patients', file], {
+      cwd: ROOT,
+      maxBuffer: 16 << 20,
+    });
+    const expected = stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((r) => r.patient_id === patient.id);
+    if (!expected.length) throw new Error(`the CLI printed no prediction for ${patient.id}:\n${stdout}`);
+    return { fixture: { model, patient }, expected };
+  } catch (e) {
+    throw new Error(`computing the expected risk with the CLI failed: ${e.stderr || e.message}`);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+const fmtMs = (ms) => `${(ms / 1000).toFixed(1)} s`;
+
+async function main() {
+  if (!existsSync(CHROMIUM)) {
+    const msg = `Chromium not found at ${CHROMIUM} (install Debian's: apt-get install -y chromium; or set CHROMIUM_PATH)`;
+    if (CI) {
+      console.error(`browser: FAILED: ${msg}. CI=true requires the browser checks to run.`);
+      console.log('browser: 0 passed, 1 failed');
+      process.exit(1);
+    }
+    console.log(`browser: SKIPPED, ${msg}. The browser checks did not run.`);
+    return;
+  }
+  const { chromium } = await import('playwright-core');
+  let passed = 0;
+  let failed = 0;
+  const fail = (label, message) => {
+    failed++;
+    console.log(`  FAIL ${label}\n       ${String(message).split('\n').join('\n       ')}`);
+  };
+
+  let preview = null;
+  try {
+    const [prep, server] = await Promise.all([prepareFixture(), startPreview()]);
+    preview = server;
+    const { fixture, expected } = prep;
+    console.log(`browser: ${preview.origin}, model ${fixture.model.id}, patient ${fixture.patient.id}, CLI: ${expected.map((r) => `${r.task}=${r.probability.toFixed(4)}`).join(' ')}`);
+    for (const run of RUNS) {
+      const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_ARGS, ...run.flags], timeout: 60_000 });
+      try {
+        const context = await browser.newContext();
+        const requests = [];
+        const pageErrors = [];
+        const cspViolations = [];
+        context.on('request', (r) => requests.push(r.url()));
+        // belt and braces: nothing outside the origin is even attempted by the test browser
+        await context.route((url) => !sameOrigin(url.href, preview.origin), (route) => route.abort('blockedbyclient'));
+        const page = await context.newPage();
+        page.setDefaultTimeout(TIMEOUT);
+        page.on('pageerror', (e) => pageErrors.push(e.message));
+        page.on('console', (m) => {
+          if (m.type() !== 'error') return;
+          console.log(`       [${run.name} console] ${m.text()}`);
+          if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
+        });
+        await page.goto(preview.origin + '/');
+        let stop = null;
+        for (const check of CHECKS) {
+          const label = `${run.name} › ${check.name}`;
+          if (stop) {
+            fail(label, `not run: ${stop}`);
+            continue;
+          }
+          const t0 = Date.now();
+          try {
+            await check.run({ page, run, origin: preview.origin, requests, cspViolations, pageErrors, expected, fixture });
+            passed++;
+            console.log(`  ok   ${label} (${fmtMs(Date.now() - t0)})`);
+          } catch (e) {
+            fail(label, e?.message ?? e);
+            mkdirSync(RESULTS, { recursive: true });
+            const shot = join(RESULTS, `browser-${run.name}-${CHECKS.indexOf(check)}.png`);
+            await page.screenshot({ path: shot, fullPage: true }).then(() => console.log(`       screenshot: ${shot}`), () => {});
+            if (check.essential) stop = `"${check.name}" failed`;
+          }
+        }
+      } finally {
+        await browser.close();
+      }
+    }
+  } catch (e) {
+    fail('set-up', e?.message ?? e);
+  } finally {
+    preview?.stop();
+  }
+  console.log(`browser: ${passed} passed, ${failed} failed`);
+  process.exitCode = failed ? 1 : 0;
+}
+
+await main();

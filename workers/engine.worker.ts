@@ -1,0 +1,84 @@
+// The engine worker: the page's front door onto the model code (the CLI is the other one; both call
+// the same modules). Views never see tensors: everything returned here is plain data.
+import { expose } from 'comlink';
+import { activeBackend, selectBackend, type BackendName } from '../src/backend-browser';
+import type { Patient } from '../src/data/schema';
+import type { ModelCard } from '../src/model/card';
+import type { ModelConfig } from '../src/model/config';
+import { loadModelFromUrl } from '../src/model/folder';
+import { disposeModel, instantiate, predict, type LoadedModel, type PredictionRow } from '../src/model/runtime';
+
+export type { BackendName, PredictionRow };
+
+/** What the page needs to know about a loaded model's architecture. */
+export interface ModelSummary {
+  model_type: ModelConfig['model_type'];
+  hidden_size: number;
+  num_hidden_layers: number;
+  num_attention_heads: number;
+  max_len: number;
+  /** the extra modalities it embeds besides diagnoses (empty for BEHRT) */
+  modalities: string[];
+  tasks: { name: string; description?: string }[];
+}
+
+export interface LoadedModelInfo {
+  id: string;
+  /** the folder's name */
+  name: string;
+  config: ModelSummary;
+  card: ModelCard | null;
+}
+
+export const summarizeConfig = (c: ModelConfig): ModelSummary => ({
+  model_type: c.model_type,
+  hidden_size: c.hidden_size,
+  num_hidden_layers: c.num_hidden_layers,
+  num_attention_heads: c.num_attention_heads,
+  max_len: c.max_len,
+  modalities: c.modalities.map((m) => m.name),
+  tasks: c.tasks.map((t) => ({ name: t.name, description: t.description })),
+});
+
+const models = new Map<string, LoadedModel>();
+let ready: Promise<BackendName> | null = null;
+
+function needModel(id: string): LoadedModel {
+  const m = models.get(id);
+  if (!m) throw new Error(`model ${id} is not loaded (loaded: ${[...models.keys()].join(', ') || 'none'})`);
+  return m;
+}
+
+const api = {
+  /** Select the tfjs backend (once; later calls return the first answer). */
+  init(preferred?: BackendName): Promise<BackendName> {
+    ready ??= selectBackend(preferred, { onSkip: (name, why) => console.info(`[engine] backend ${name} skipped: ${why}`) });
+    return ready;
+  },
+
+  /** Fetch, validate and instantiate a model folder. `url` must be absolute: a worker resolves
+   *  relative URLs against its own script, not the page. Loading an id again replaces it. */
+  async loadModel(id: string, url: string): Promise<LoadedModelInfo> {
+    await api.init();
+    const folder = await loadModelFromUrl(url);
+    const loaded = instantiate(folder);
+    const old = models.get(id);
+    models.set(id, loaded);
+    if (old) disposeModel(old);
+    return { id, name: folder.name, config: summarizeConfig(folder.config), card: folder.card };
+  },
+
+  async predict(modelId: string, patients: Patient[]): Promise<PredictionRow[]> {
+    await api.init();
+    return predict(needModel(modelId), patients);
+  },
+
+  /** The active backend, or null before init. */
+  backend(): BackendName | null {
+    return activeBackend();
+  },
+};
+
+export type EngineApi = typeof api;
+
+expose(api);
