@@ -1,4 +1,5 @@
 // Entry point: one engine worker, one store, the app.
+import { proxy } from 'comlink';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './app/App';
@@ -18,6 +19,9 @@ const store = createWorkbenchStore({
   resolve: (path) => appUrl(path),
   preferredBackend: isBackendName(requested) ? requested : undefined,
 });
+
+// the engine for the browser console and the browser checks (same calls the views use)
+Object.assign(globalThis, { exbehrt: { engine, proxy } });
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>

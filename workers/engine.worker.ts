@@ -1,7 +1,12 @@
 // The engine worker: the page's front door onto the model code (the CLI is the other one; both call
 // the same modules). Views never see tensors: everything returned here is plain data.
 import { expose } from 'comlink';
-import { activeBackend, selectBackend, type BackendName } from '../src/backend-browser';
+import { attribute, AttributionError } from '../src/attribution';
+import { TimelineError } from '../src/data/schema';
+import { TokenizeError } from '../src/tokens/layout';
+import { parseReferenceSet, referenceGrids, type ReferenceFilter } from '../src/attribution/reference';
+import type { AttributionResult, Method } from '../src/attribution/types';
+import { activeBackend, fallbackOf, selectBackend, type BackendName } from '../src/backend-browser';
 import type { Patient } from '../src/data/schema';
 import type { ModelCard } from '../src/model/card';
 import type { ModelConfig } from '../src/model/config';
@@ -41,6 +46,26 @@ export const summarizeConfig = (c: ModelConfig): ModelSummary => ({
 });
 
 const models = new Map<string, LoadedModel>();
+const jobs = new Map<string, AbortController>();
+
+export interface AttributeJob {
+  patient: Patient;
+  task: string;
+  method: Method;
+  samples?: number;
+  seed?: number;
+  reference?: ReferenceFilter;
+  baseline?: 'pad' | 'reference';
+}
+
+export interface AttributeOutcome {
+  result: AttributionResult;
+  backend: BackendName;
+  /** size of the reference population used (after the filter) */
+  referenceSize: number;
+  /** set when the job had to move to another backend (e.g. the WebGPU device was lost) */
+  fellBack?: string;
+}
 let ready: Promise<BackendName> | null = null;
 
 function needModel(id: string): LoadedModel {
@@ -73,11 +98,60 @@ const api = {
     return predict(needModel(modelId), patients);
   },
 
+  /** Explain one patient. Progress arrives after each batch through `onProgress` (a comlink proxy);
+   *  `cancel(jobId)` stops the job between batches and frees its tensors. If the backend fails
+   *  mid-job (a lost WebGPU device), the models move to the next backend and the job starts over. */
+  async attribute(jobId: string, modelId: string, job: AttributeJob, onProgress?: (r: AttributionResult) => void): Promise<AttributeOutcome> {
+    await api.init();
+    const ctl = new AbortController();
+    jobs.set(jobId, ctl);
+    let fellBack: string | undefined;
+    try {
+      for (;;) {
+        const model = needModel(modelId);
+        const { folder } = model;
+        const reference = folder.reference ? referenceGrids(parseReferenceSet(folder.reference), folder.config, job.reference ?? {}) : [];
+        try {
+          const result = await attribute(model, { ...job, reference, signal: ctl.signal, onProgress });
+          return { result, backend: activeBackend()!, referenceSize: reference.length, fellBack };
+        } catch (e) {
+          const from = activeBackend();
+          const next = from && from !== 'cpu' && !ctl.signal.aborted && isBackendFailure(e) ? fallbackOf(from) : null;
+          if (!next) throw e;
+          fellBack = `${from} failed (${(e as Error).message}); finished on ${next}`;
+          ready = selectBackend(next);
+          await ready;
+          for (const [id, m] of models) {
+            models.set(id, instantiate(m.folder));
+            try {
+              disposeModel(m);
+            } catch {
+              // tensors of a lost device cannot be freed; the device took them with it
+            }
+          }
+        }
+      }
+    } finally {
+      jobs.delete(jobId);
+    }
+  },
+
+  cancel(jobId: string): boolean {
+    const ctl = jobs.get(jobId);
+    ctl?.abort();
+    return !!ctl;
+  },
+
   /** The active backend, or null before init. */
   backend(): BackendName | null {
     return activeBackend();
   },
 };
+
+/** Errors that mean the backend itself broke (not a bad request): worth retrying on a fallback. */
+function isBackendFailure(e: unknown): boolean {
+  return !(e instanceof AttributionError || e instanceof TokenizeError || e instanceof TimelineError);
+}
 
 export type EngineApi = typeof api;
 

@@ -95,6 +95,13 @@ async function main(argv: string[]): Promise<void> {
       const patients = await readPatients(need(values.patients, '--patients'));
       const rows = await predict(model, patients);
       disposeModel(model);
+      // say what the model did not see: unknown codes (-> UNK) and truncation, on stderr
+      for (const p of patients) {
+        const g = tokenize(p, model.folder.vocab, model.folder.config);
+        const unk = Object.values(g.unknown).reduce((a, b) => a + b, 0);
+        if (unk || g.truncatedVisits || g.droppedEvents)
+          process.stderr.write(`patient ${p.id}: ${unk} unknown codes -> [UNK]${unk ? ` (${Object.keys(g.unknown).slice(0, 5).join(', ')}${Object.keys(g.unknown).length > 5 ? ', ...' : ''})` : ''}, ${g.truncatedVisits} oldest visits truncated, ${g.droppedEvents} events past the modality rows\n`);
+      }
       process.stdout.write(rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
       return;
     }

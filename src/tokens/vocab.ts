@@ -9,8 +9,9 @@ export const DIAGNOSIS_SPECIALS = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]']
 /** extra-modality tables start with PAD (contributes zero) and UNK */
 export const MODALITY_SPECIALS = ['[PAD]', '[UNK]'];
 export const SEX_TOKENS = ['[PAD]', 'F', 'M', 'U'];
-/** labs and vitals with a value become `<code>|q<k>`, k = 1..BIN_COUNT (per-code quantile bins) */
-export const BIN_COUNT = 5;
+/** labs and vitals with a value become `<code>|q<k>`, k = 1..BIN_COUNT (per-code decile bins: fine
+ *  enough that clinical cut points such as NT-proBNP 400 pg/mL fall near a bin edge) */
+export const BIN_COUNT = 10;
 
 const tokenList = z.array(z.string()).min(1);
 export const VocabSchema = z.object({

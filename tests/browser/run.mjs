@@ -83,6 +83,30 @@ const CHECKS = [
     },
   },
   {
+    name: 'worker: expected gradients equal the CLI for the same seed; progress and cancel work',
+    async run({ page, fixture, expectedEg }) {
+      const out = await page.evaluate(async ({ patient, modelId, job }) => {
+        const { engine, proxy } = globalThis.exbehrt;
+        const seen = [];
+        const full = await engine.attribute('check-eg', modelId, { patient, ...job }, proxy((p) => seen.push(p.samplesDone)));
+        // a long job cancelled after its first progress report
+        let cancelled = null;
+        const long = engine.attribute('check-cancel', modelId, { patient, ...job, samples: 2048 }, proxy(() => void engine.cancel('check-cancel')));
+        cancelled = await long;
+        return { full: { modality: full.result.modality, gap: full.result.gap, logit: full.result.logit, backend: full.backend }, seen, cancelled: { cancelled: cancelled.result.cancelled, done: cancelled.result.samplesDone } };
+      }, { patient: fixture.patient, modelId: fixture.model.id, job: EG_JOB });
+      const problems = [];
+      for (const [part, v] of Object.entries(expectedEg.modality)) {
+        const got = out.full.modality[part];
+        if (!(Math.abs(got - v) <= TOLERANCE)) problems.push(`${part}: worker ${got}, CLI ${v}`);
+      }
+      if (!(Math.abs(out.full.logit - expectedEg.logit) <= TOLERANCE)) problems.push(`logit: worker ${out.full.logit}, CLI ${expectedEg.logit}`);
+      if (out.seen.length < 2 || out.seen[out.seen.length - 1] !== EG_JOB.samples) problems.push(`progress reports ${JSON.stringify(out.seen)}`);
+      if (!out.cancelled.cancelled || out.cancelled.done >= 2048) problems.push(`cancel: ${JSON.stringify(out.cancelled)}`);
+      if (problems.length) throw new Error(problems.join('; '));
+    },
+  },
+  {
     name: 'no request leaves the origin',
     async run({ origin, requests, cspViolations }) {
       // the recorder must see the worker's fetches, or this check would pass blind
@@ -94,6 +118,9 @@ const CHECKS = [
     },
   },
 ];
+
+/** The EG job the worker check runs and the CLI computes for comparison. */
+const EG_JOB = { task: 'hf_12m', method: 'eg', samples: 48, seed: 3 };
 
 const sameOrigin = (url, origin) => url.startsWith('data:') || url.startsWith('blob:') || new URL(url).origin === origin;
 
@@ -158,7 +185,8 @@ async function prepareFixture() {
     });
     const expected = stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((r) => r.patient_id === patient.id);
     if (!expected.length) throw new Error(`the CLI printed no prediction for ${patient.id}:\n${stdout}`);
-    return { fixture: { model, patient }, expected };
+    const eg = await promisify(execFile)(process.execPath, [join(ROOT, 'bin/exbehrt.mjs'), 'attribute', '--model', join(DIST, model.path), '--patients', file, '--task', EG_JOB.task, '--method', EG_JOB.method, '--samples', String(EG_JOB.samples), '--seed', String(EG_JOB.seed)], { cwd: ROOT, maxBuffer: 64 << 20 });
+    return { fixture: { model, patient }, expected, expectedEg: JSON.parse(eg.stdout) };
   } catch (e) {
     throw new Error(`computing the expected risk with the CLI failed: ${e.stderr || e.message}`);
   } finally {
@@ -191,7 +219,7 @@ async function main() {
   try {
     const [prep, server] = await Promise.all([prepareFixture(), startPreview()]);
     preview = server;
-    const { fixture, expected } = prep;
+    const { fixture, expected, expectedEg } = prep;
     console.log(`browser: ${preview.origin}, model ${fixture.model.id}, patient ${fixture.patient.id}, CLI: ${expected.map((r) => `${r.task}=${r.probability.toFixed(4)}`).join(' ')}`);
     for (const run of RUNS) {
       const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_ARGS, ...run.flags], timeout: 60_000 });
@@ -221,7 +249,7 @@ async function main() {
           }
           const t0 = Date.now();
           try {
-            await check.run({ page, run, origin: preview.origin, requests, cspViolations, pageErrors, expected, fixture });
+            await check.run({ page, run, origin: preview.origin, requests, cspViolations, pageErrors, expected, expectedEg, fixture });
             passed++;
             console.log(`  ok   ${label} (${fmtMs(Date.now() - t0)})`);
           } catch (e) {

@@ -38,6 +38,14 @@ describe('exbehrt CLI', { timeout: 60_000 }, () => {
       expect(r.probability).toBeCloseTo(1 / (1 + Math.exp(-r.logit)), 10);
     });
   });
+  it('predict reports unknown codes (mapped to UNK) on stderr', async () => {
+    const unk = join(dir, 'unk.jsonl');
+    const p = tinyPatients()[0];
+    writeFileSync(unk, JSON.stringify({ ...p, visits: [...p.visits, { date: '2016-01-01', events: [{ modality: 'diagnosis', code: 'ZZZ9' }] }] }) + '\n');
+    const { stdout, stderr } = await cli('predict', '--model', modelDir, '--patients', unk);
+    expect(stdout.trim().split('\n').length).toBe(2);
+    expect(stderr).toMatch(/patient a: 1 unknown codes -> \[UNK\] \(diagnosis:ZZZ9\)/);
+  });
   it('tokenize shows the token grid with its laid-on rows', async () => {
     const { stdout } = await cli('tokenize', '--model', modelDir, '--patients', patientsFile, '--id', 'b');
     expect(stdout).toMatch(/patient b: \d+ tokens of 32/);
