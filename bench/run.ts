@@ -57,6 +57,18 @@ try {
 } catch (e) {
   console.log('PyTorch reference not run:', (e as Error).message.split('\n')[0]);
 }
+// Chromium: the built app's worker, wasm and WebGPU
+writeFileSync(join(dir, 'patient.json'), JSON.stringify(patient));
+try {
+  const out = execFileSync(process.execPath, ['bench/browser.mjs', join(dir, 'patient.json')], { encoding: 'utf8', env: { ...process.env, BENCH_SAMPLES: String(SAMPLES) } });
+  for (const line of out.trim().split('\n')) {
+    const r = JSON.parse(line);
+    console.log(line);
+    rows.push({ impl: `${r.impl} [backend ${r.backend}; first prediction on screen ${r.firstPrediction.toFixed(2)} s; main-thread long tasks > 50 ms: ${r.longTasksOver50ms}]`, seconds: r.seconds, first: r.first, gap: r.gap });
+  }
+} catch (e) {
+  console.log('Chromium benchmark not run:', (e as Error).message.split('\n')[0]);
+}
 const torch = rows.find((r) => r.impl.startsWith('PyTorch'));
 console.log('\n| implementation | EG seconds | first estimate (s) | ratio to PyTorch | gap |\n|---|---|---|---|---|');
 for (const r of rows)

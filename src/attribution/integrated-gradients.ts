@@ -1,7 +1,7 @@
 // Integrated gradients (Sundararajan et al. 2017) from one fixed baseline: an all-PAD patient or a
 // chosen reference patient; midpoint Riemann sum over `steps` alphas.
 import type { ModelConfig } from '../model/config';
-import type { TokenGrid } from '../tokens/layout';
+import { bareGrid, type TokenGrid } from '../tokens/layout';
 import type { PathDraw } from './path';
 
 export function igDraws(steps: number): PathDraw[] {
@@ -11,7 +11,7 @@ export function igDraws(steps: number): PathDraw[] {
 /** A patient of PAD tokens (id 0 everywhere, mask 0): the usual "absence" baseline. */
 export function padBaseline(c: ModelConfig): TokenGrid {
   const L = c.max_len;
-  return {
+  return bareGrid({
     patientId: '[PAD baseline]',
     length: L,
     realLength: 0,
@@ -22,11 +22,5 @@ export function padBaseline(c: ModelConfig): TokenGrid {
     attentionMask: new Float32Array(L),
     modalities: Object.fromEntries(c.modalities.map((m) => [m.name, new Int32Array(m.rows * L)])),
     static: c.static ? new Int32Array(L) : null,
-    slots: [],
-    tokenVisit: new Int32Array(L).fill(-1),
-    visitsKept: [],
-    truncatedVisits: 0,
-    droppedEvents: 0,
-    unknown: {},
-  };
+  });
 }

@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { ageInYears, type Patient } from '../data/schema';
 import type { ModelConfig } from '../model/config';
-import { tokenize, type TokenGrid } from '../tokens/layout';
+import { bareGrid, tokenize, type TokenGrid } from '../tokens/layout';
 import type { Vocab } from '../tokens/vocab';
 
 const ints = z.array(z.number().int());
@@ -98,7 +98,7 @@ export function referenceGrids(set: ReferenceSet, config: ModelConfig, filter: R
     };
     const mask = new Float32Array(L);
     mask.fill(1, 0, n);
-    return {
+    return bareGrid({
       patientId: p.id,
       length: L,
       realLength: n,
@@ -117,12 +117,6 @@ export function referenceGrids(set: ReferenceSet, config: ModelConfig, filter: R
         }),
       ),
       static: config.static ? fill(p.static ?? []) : null,
-      slots: [],
-      tokenVisit: new Int32Array(L).fill(-1),
-      visitsKept: [],
-      truncatedVisits: 0,
-      droppedEvents: 0,
-      unknown: {},
-    };
+    });
   });
 }

@@ -55,6 +55,12 @@ export interface TokenBatch {
   static: Int32Array | null;
 }
 
+/** A grid made from token arrays alone (a reference patient, a baseline, a fixture): no timeline
+ *  behind it, so no slots, visits or truncation to report. */
+export function bareGrid(g: Pick<TokenGrid, 'patientId' | 'length' | 'realLength' | 'diagnosis' | 'age' | 'segment' | 'position' | 'attentionMask' | 'modalities' | 'static'>): TokenGrid {
+  return { ...g, slots: [], tokenVisit: new Int32Array(g.length).fill(-1), visitsKept: [], truncatedVisits: 0, droppedEvents: 0, unknown: {} };
+}
+
 export class TokenizeError extends Error {
   constructor(message: string) {
     super(message);

@@ -11,7 +11,7 @@ import type { Patient } from '../../src/data/schema';
 import type { ModelConfig } from '../../src/model/config';
 import { loadModelFromDir } from '../../src/model/folder-node';
 import { disposeModel, instantiate, type LoadedModel } from '../../src/model/runtime';
-import type { TokenGrid } from '../../src/tokens/layout';
+import { bareGrid, type TokenGrid } from '../../src/tokens/layout';
 
 const DIR = fileURLToPath(new URL('../fixtures/parity/tiny/', import.meta.url));
 const readJson = (f: string) => JSON.parse(readFileSync(join(DIR, f), 'utf8'));
@@ -26,7 +26,7 @@ function gridOf(j: BatchJson, i: number, c: ModelConfig): TokenGrid {
   const L = j.length;
   const row = (a: number[]) => Int32Array.from(a.slice(i * L, (i + 1) * L));
   const mask = Float32Array.from(j.attentionMask.slice(i * L, (i + 1) * L));
-  return {
+  return bareGrid({
     patientId: `fixture-${i}`,
     length: L,
     realLength: L, // keep the full fixture length: PAD tail included, as the reference computes it
@@ -37,13 +37,7 @@ function gridOf(j: BatchJson, i: number, c: ModelConfig): TokenGrid {
     attentionMask: mask,
     modalities: Object.fromEntries(c.modalities.map((m) => [m.name, Int32Array.from(j.modalities[m.name].slice(i * m.rows * L, (i + 1) * m.rows * L))])),
     static: j.static ? row(j.static) : null,
-    slots: [],
-    tokenVisit: new Int32Array(L).fill(-1),
-    visitsKept: [],
-    truncatedVisits: 0,
-    droppedEvents: 0,
-    unknown: {},
-  };
+  });
 }
 
 let model: LoadedModel;
