@@ -56,6 +56,8 @@ export interface AttributeJob {
   seed?: number;
   reference?: ReferenceFilter;
   baseline?: 'pad' | 'reference';
+  /** samples per forward+backward (default from the sequence length) */
+  batchSize?: number;
 }
 
 export interface AttributeOutcome {

@@ -88,10 +88,10 @@ const CHECKS = [
       const out = await page.evaluate(async ({ patient, modelId, job }) => {
         const { engine, proxy } = globalThis.exbehrt;
         const seen = [];
-        const full = await engine.attribute('check-eg', modelId, { patient, ...job }, proxy((p) => seen.push(p.samplesDone)));
+        const full = await engine.attribute('check-eg', modelId, { patient, ...job, batchSize: 16 }, proxy((p) => seen.push(p.samplesDone)));
         // a long job cancelled after its first progress report
         let cancelled = null;
-        const long = engine.attribute('check-cancel', modelId, { patient, ...job, samples: 2048 }, proxy(() => void engine.cancel('check-cancel')));
+        const long = engine.attribute('check-cancel', modelId, { patient, ...job, samples: 2048, batchSize: 16 }, proxy(() => void engine.cancel('check-cancel')));
         cancelled = await long;
         return { full: { modality: full.result.modality, gap: full.result.gap, logit: full.result.logit, backend: full.backend }, seen, cancelled: { cancelled: cancelled.result.cancelled, done: cancelled.result.samplesDone } };
       }, { patient: fixture.patient, modelId: fixture.model.id, job: EG_JOB });
@@ -101,7 +101,7 @@ const CHECKS = [
         if (!(Math.abs(got - v) <= TOLERANCE)) problems.push(`${part}: worker ${got}, CLI ${v}`);
       }
       if (!(Math.abs(out.full.logit - expectedEg.logit) <= TOLERANCE)) problems.push(`logit: worker ${out.full.logit}, CLI ${expectedEg.logit}`);
-      if (out.seen.length < 2 || out.seen[out.seen.length - 1] !== EG_JOB.samples) problems.push(`progress reports ${JSON.stringify(out.seen)}`);
+      if (out.seen.join() !== '16,32,48') problems.push(`progress reports ${JSON.stringify(out.seen)}`);
       if (!out.cancelled.cancelled || out.cancelled.done >= 2048) problems.push(`cancel: ${JSON.stringify(out.cancelled)}`);
       if (problems.length) throw new Error(problems.join('; '));
     },
