@@ -21,10 +21,11 @@ try {
     } catch {}
     await new Promise((r) => setTimeout(r, 200));
   }
+  // SwiftShader emulates a GPU on the CPU: correct, not fast; it gets fewer samples (stated per row)
   const runs = [
-    { name: 'wasm', flags: [], query: '?backend=wasm' },
-    { name: 'webgpu (SwiftShader)', flags: ['--enable-unsafe-webgpu'], query: '' },
-  ];
+    { name: 'wasm', flags: [], query: '?backend=wasm', samples },
+    { name: 'webgpu (SwiftShader)', flags: ['--enable-unsafe-webgpu'], query: '', samples: Number(process.env.BENCH_WEBGPU_SAMPLES ?? 16) },
+  ].filter((r) => !process.env.BENCH_BROWSER_RUNS || process.env.BENCH_BROWSER_RUNS.split(',').includes(r.name.split(' ')[0]));
   for (const run of runs) {
     const browser = await chromium.launch({
       executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
@@ -52,8 +53,8 @@ try {
       const r = await engine.attribute('bench', 'exbehrt', { ...job, samples, seed: 0 }, proxy(() => (first ??= performance.now() - t0)));
       obs.disconnect();
       return { seconds: (performance.now() - t0) / 1000, first: first / 1000, gap: r.result.gap, backend: r.backend, tokens: r.result.token.diagnosis.length, longTasksOver50ms: longTasks.filter((d) => d > 50).length };
-    }, { patient, samples });
-    console.log(JSON.stringify({ impl: `tfjs ${run.name} (Chromium worker)`, firstPrediction, ...out }));
+    }, { patient, samples: run.samples });
+    console.log(JSON.stringify({ impl: `tfjs ${run.name} (Chromium worker)`, samples: run.samples, firstPrediction, ...out }));
     await browser.close();
   }
 } finally {

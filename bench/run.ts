@@ -1,7 +1,7 @@
 // npm run bench: expected gradients (128 samples) on the shipped model for a 256-token patient,
 // on tfjs cpu and wasm in Node and on the PyTorch reference (same references, same alphas).
 // Prints a table; results are recorded by hand in BENCHMARKS.md with the machine.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,7 +28,7 @@ const reference = referenceGrids(parseReferenceSet(folder.reference), folder.con
 console.log(`model ${MODEL} (H=${folder.config.hidden_size}, N=${folder.config.num_hidden_layers}), patient ${grid.realLength} tokens, EG ${SAMPLES} samples, ${reference.length} references, ${cpus().length} x ${cpus()[0].model}`);
 
 const rows: Array<{ impl: string; seconds: number; first: number; gap: number }> = [];
-for (const backend of (process.env.BENCH_BACKENDS ?? 'wasm,cpu').split(',')) {
+for (const backend of (process.env.BENCH_BACKENDS ?? 'wasm,cpu').split(',').filter(Boolean)) {
   await useBackend(backend);
   const model = instantiate(folder);
   // warm-up: kernels compile / wasm pages grow on the first call
@@ -57,18 +57,14 @@ try {
 } catch (e) {
   console.log('PyTorch reference not run:', (e as Error).message.split('\n')[0]);
 }
-// Chromium: the built app's worker, wasm and WebGPU
+// Chromium: the built app's worker, wasm and WebGPU (lines echoed as each run ends)
 writeFileSync(join(dir, 'patient.json'), JSON.stringify(patient));
-try {
-  const out = execFileSync(process.execPath, ['bench/browser.mjs', join(dir, 'patient.json')], { encoding: 'utf8', env: { ...process.env, BENCH_SAMPLES: String(SAMPLES) } });
-  for (const line of out.trim().split('\n')) {
-    const r = JSON.parse(line);
-    console.log(line);
-    rows.push({ impl: `${r.impl} [backend ${r.backend}; first prediction on screen ${r.firstPrediction.toFixed(2)} s; main-thread long tasks > 50 ms: ${r.longTasksOver50ms}]`, seconds: r.seconds, first: r.first, gap: r.gap });
-  }
-} catch (e) {
-  console.log('Chromium benchmark not run:', (e as Error).message.split('\n')[0]);
+const browserOut = spawnSync(process.execPath, ['bench/browser.mjs', join(dir, 'patient.json')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, BENCH_SAMPLES: String(SAMPLES) } });
+for (const line of (browserOut.stdout ?? '').trim().split('\n').filter(Boolean)) {
+  const r = JSON.parse(line);
+  rows.push({ impl: `${r.impl}, ${r.samples} samples [backend ${r.backend}; first prediction on screen ${r.firstPrediction.toFixed(2)} s; main-thread long tasks > 50 ms: ${r.longTasksOver50ms}]`, seconds: r.seconds, first: r.first, gap: r.gap });
 }
+if (browserOut.status !== 0) console.log(`Chromium benchmark failed (exit ${browserOut.status})`);
 const torch = rows.find((r) => r.impl.startsWith('PyTorch'));
 console.log('\n| implementation | EG seconds | first estimate (s) | ratio to PyTorch | gap |\n|---|---|---|---|---|');
 for (const r of rows)

@@ -4,13 +4,13 @@ import { expose } from 'comlink';
 import { attribute, AttributionError } from '../src/attribution';
 import { TimelineError } from '../src/data/schema';
 import { TokenizeError } from '../src/tokens/layout';
-import { parseReferenceSet, referenceGrids, type ReferenceFilter } from '../src/attribution/reference';
+import { parseReferenceSet, referenceGrids, type ReferenceFilter, type ReferenceSet } from '../src/attribution/reference';
 import type { AttributionResult, Method } from '../src/attribution/types';
 import { activeBackend, fallbackOf, selectBackend, type BackendName } from '../src/backend-browser';
 import type { Patient } from '../src/data/schema';
 import type { ModelCard } from '../src/model/card';
 import type { ModelConfig } from '../src/model/config';
-import { loadModelFromUrl } from '../src/model/folder';
+import { loadModelFromUrl, type ModelFolder } from '../src/model/folder';
 import { disposeModel, instantiate, predict, type LoadedModel, type PredictionRow } from '../src/model/runtime';
 
 export type { BackendName, PredictionRow };
@@ -112,7 +112,8 @@ const api = {
       for (;;) {
         const model = needModel(modelId);
         const { folder } = model;
-        const reference = folder.reference ? referenceGrids(parseReferenceSet(folder.reference), folder.config, job.reference ?? {}) : [];
+        const set = referenceSetOf(folder);
+        const reference = set ? referenceGrids(set, folder.config, job.reference ?? {}) : [];
         try {
           const result = await attribute(model, { ...job, reference, signal: ctl.signal, onProgress });
           return { result, backend: activeBackend()!, referenceSize: reference.length, fellBack };
@@ -149,6 +150,14 @@ const api = {
     return activeBackend();
   },
 };
+
+/** The model's reference set, validated once per model (a few hundred patients: too slow to parse
+ *  for every job, and it would delay the first progressive estimate by seconds). */
+const referenceSets = new WeakMap<ModelFolder, ReferenceSet | null>();
+function referenceSetOf(folder: ModelFolder): ReferenceSet | null {
+  if (!referenceSets.has(folder)) referenceSets.set(folder, folder.reference ? parseReferenceSet(folder.reference) : null);
+  return referenceSets.get(folder)!;
+}
 
 /** Errors that mean the backend itself broke (not a bad request): worth retrying on a fallback. */
 function isBackendFailure(e: unknown): boolean {

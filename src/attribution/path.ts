@@ -83,6 +83,8 @@ export async function pathAttribution(opts: {
   const zero = opts.references === 'zero';
   const refs = zero ? null : stackGrids(opts.references as TokenGrid[], c, L);
   const B = opts.batchSize ?? defaultBatchSize(L);
+  // by default the first batch is a quarter size, so that a first estimate shows up sooner
+  const firstB = opts.batchSize ?? Math.max(1, Math.ceil(B / 4));
 
   // running sums (float64) per part per token, and per modality row
   const sum: Record<string, Float64Array> = {};
@@ -129,9 +131,10 @@ export async function pathAttribution(opts: {
   };
 
   try {
-    for (let s = 0; s < draws.length; s += B) {
+    for (let s = 0; s < draws.length; ) {
       if (opts.signal?.aborted) return snapshot(false, true);
-      const chunk = draws.slice(s, s + B);
+      const chunk = draws.slice(s, s + (s === 0 ? firstB : B));
+      s += chunk.length;
       const k = chunk.length;
       const rb = refs ? selectBatch(refs, chunk.map((d) => d.ref), c) : null;
       const out = tf.tidy(() => {
