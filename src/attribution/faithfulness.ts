@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Patient } from '../data/schema';
 import { logitsForGrids, type LoadedModel } from '../model/runtime';
-import { rng } from '../model/train';
+import { rng, shuffle } from '../data/random';
 import { tokenize } from '../tokens/layout';
 import type { AttributionResult, EventAttribution } from './types';
 
@@ -52,11 +52,7 @@ export async function deletionCheck(model: LoadedModel, patient: Patient, r: Att
   const rand = rng(opts.seed ?? 1);
   const randomAreas: number[] = [];
   for (let k = 0; k < (opts.randomOrders ?? 5); k++) {
-    const order = ranked.slice();
-    for (let i = order.length - 1; i > 0; i--) {
-      const j = Math.floor(rand() * (i + 1));
-      [order[i], order[j]] = [order[j], order[i]];
-    }
+    const order = shuffle(ranked.slice(), rand);
     randomAreas.push(curveArea(await deletionCurve(model, patient, r.task, order, steps)));
   }
   return { attributedCurve: attributed, attributedArea: curveArea(attributed), randomArea: randomAreas.reduce((a, b) => a + b, 0) / randomAreas.length };

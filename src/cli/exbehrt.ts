@@ -93,11 +93,12 @@ async function main(argv: string[]): Promise<void> {
       await useBackend(values.backend);
       const model = instantiate(await loadModelFromDir(need(values.model, '--model')));
       const patients = await readPatients(need(values.patients, '--patients'));
-      const rows = await predict(model, patients);
+      const grids = patients.map((p) => tokenize(p, model.folder.vocab, model.folder.config));
+      const rows = await predict(model, patients, grids);
       disposeModel(model);
       // say what the model did not see: unknown codes (-> UNK) and truncation, on stderr
-      for (const p of patients) {
-        const g = tokenize(p, model.folder.vocab, model.folder.config);
+      for (const [i, p] of patients.entries()) {
+        const g = grids[i];
         const unk = Object.values(g.unknown).reduce((a, b) => a + b, 0);
         if (unk || g.truncatedVisits || g.droppedEvents)
           process.stderr.write(`patient ${p.id}: ${unk} unknown codes -> [UNK]${unk ? ` (${Object.keys(g.unknown).slice(0, 5).join(', ')}${Object.keys(g.unknown).length > 5 ? ', ...' : ''})` : ''}, ${g.truncatedVisits} oldest visits truncated, ${g.droppedEvents} events past the modality rows\n`);

@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { generateCohort } from '../data/synthetic';
+import { generateCohort, isCancerPatient } from '../data/synthetic';
 import type { Patient } from '../data/schema';
 import { saveModelToDir } from '../model/folder-node';
 import { auprc, auroc } from '../model/metrics';
@@ -28,7 +28,6 @@ export const EXTRA_MODALITIES = [
   { name: 'smoking', rows: 1 },
   { name: 'characteristic', rows: 1 },
 ];
-const hasCancer = (p: Patient) => p.visits.some((v) => v.events.some((e) => e.modality === 'diagnosis' && /^C/.test(e.code)));
 
 export interface Metric {
   auroc: number;
@@ -114,7 +113,7 @@ export async function evaluateHeldOut(folder: Parameters<typeof instantiate>[0],
   const out: Record<string, Metric> = {};
   for (const t of folder.config.tasks) out[t.name] = metric(logits[t.name], labelsOf(test, t.name));
   if (logits.death_6m) {
-    const keep = test.map((p, i) => (hasCancer(p) ? i : -1)).filter((i) => i >= 0);
+    const keep = test.map((p, i) => (isCancerPatient(p) ? i : -1)).filter((i) => i >= 0);
     out['death_6m (cancer patients)'] = metric(Float32Array.from(keep, (i) => logits.death_6m[i]), Float32Array.from(keep, (i) => labelsOf(test, 'death_6m')[i]));
   }
   return out;

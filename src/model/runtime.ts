@@ -48,9 +48,10 @@ export async function logitsForGrids(m: LoadedModel, grids: TokenGrid[], batchSi
   return out;
 }
 
-export async function predict(m: LoadedModel, patients: Patient[]): Promise<PredictionRow[]> {
-  const { config, vocab } = m.folder;
-  const grids = patients.map((p) => tokenize(p, vocab, config));
+/** Risk per patient and task. `grids` (the patients' token grids) may be passed when the caller
+ *  already tokenized them, e.g. to report unknown codes. */
+export async function predict(m: LoadedModel, patients: Patient[], grids = patients.map((p) => tokenize(p, m.folder.vocab, m.folder.config))): Promise<PredictionRow[]> {
+  const { config } = m.folder;
   const logits = await logitsForGrids(m, grids);
   return patients.flatMap((p, i) =>
     config.tasks.map((t) => ({ patient_id: p.id, task: t.name, logit: logits[t.name][i], probability: sigmoid(logits[t.name][i]) })),

@@ -8,6 +8,7 @@ import { buildVocab, type Vocab } from '../tokens/vocab';
 import { expectedTensors, parseConfig, type ModelConfig, type ModelConfigInput } from './config';
 import { embeddingParts, encode, maskTensor, mlmLogits, type Weights } from './exbehrt';
 import { auroc } from './metrics';
+import { rng, shuffle } from '../data/random';
 
 export interface TrainOptions {
   seed: number;
@@ -34,26 +35,6 @@ export interface TrainResult {
   weights: Map<string, { shape: number[]; data: Float32Array }>;
   history: Array<{ phase: 'mlm' | 'finetune'; epoch: number; loss: number; valAuroc?: Record<string, number>; seconds: number }>;
   bestEpoch: number;
-}
-
-/** mulberry32: small, fast, seeded */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function shuffle<T>(a: T[], rand: () => number): T[] {
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [a[i], a[j]] = [a[j], a[i]];
-  }
-  return a;
 }
 
 /** Batches of similar length (less padding): shuffle, sort within pools of 50 batches, shuffle batches. */
