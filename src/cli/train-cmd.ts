@@ -20,7 +20,8 @@ export const TASKS = [
   { name: 'hf_12m', description: 'heart failure (I50.x) within 12 months after the last visit' },
   { name: 'death_6m', description: 'death within 6 months after the last visit, among cancer patients (0 for patients without cancer)' },
 ];
-export const EXTRA_MODALITIES = [
+/** rows per laid-on modality of the shipped ExBEHRT; events past the last row are dropped and counted (TokenGrid.droppedEvents) */
+export const SHIPPED_MODALITY_ROWS = [
   { name: 'procedure', rows: 2 },
   { name: 'medication', rows: 3 },
   { name: 'lab', rows: 3 },
@@ -56,7 +57,7 @@ export async function trainCommand(v: Values): Promise<void> {
     heads: 4,
     intermediate: 4 * num(v.hidden, 64),
     maxLen: 256,
-    modalities: arch === 'exbehrt' ? EXTRA_MODALITIES : [],
+    modalities: arch === 'exbehrt' ? SHIPPED_MODALITY_ROWS : [],
     tasks: TASKS,
     mlmEpochs: num(v['mlm-epochs'], 2),
     maxEpochs: num(v.epochs, 12),
