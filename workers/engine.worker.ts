@@ -1,5 +1,6 @@
 // The engine worker: the page's front door onto the model code (the CLI is the other one; both call
 // the same modules). Views never see tensors: everything returned here is plain data.
+import * as tf from '@tensorflow/tfjs';
 import { expose } from 'comlink';
 import { attribute, AttributionError } from '../src/attribution';
 import { TimelineError } from '../src/data/schema';
@@ -143,6 +144,14 @@ const api = {
     const ctl = jobs.get(jobId);
     ctl?.abort();
     return !!ctl;
+  },
+
+  /** Fault injection for tests and demos: destroy the WebGPU device under the running backend, as a
+   *  driver reset or a GPU process crash would. Returns false when the backend is not WebGPU. */
+  loseDevice(): boolean {
+    if (activeBackend() !== 'webgpu') return false;
+    (tf.backend() as unknown as { device: { destroy(): void } }).device.destroy();
+    return true;
   },
 
   /** The active backend, or null before init. */

@@ -107,6 +107,28 @@ const CHECKS = [
     },
   },
   {
+    name: 'lost WebGPU device mid-job: the job moves to wasm, finishes, and says so',
+    async run({ page, run, fixture, expectedEg }) {
+      if (run.name !== 'webgpu') return; // only a WebGPU run has a device to lose
+      const out = await page.evaluate(async ({ patient, modelId, job }) => {
+        const { engine, proxy } = globalThis.exbehrt;
+        let lost = false;
+        const r = await engine.attribute('check-lost', modelId, { patient, ...job, batchSize: 16 }, proxy(async () => {
+          if (!lost) lost = await engine.loseDevice();
+        }));
+        return { lost, backend: r.backend, fellBack: r.fellBack ?? null, modality: r.result.modality, done: r.result.done, after: await engine.backend() };
+      }, { patient: fixture.patient, modelId: fixture.model.id, job: EG_JOB });
+      const problems = [];
+      if (!out.lost) problems.push('the device was not destroyed');
+      if (out.backend !== 'wasm' || out.after !== 'wasm') problems.push(`finished on ${out.backend}, engine now on ${out.after}`);
+      if (!out.fellBack) problems.push('the outcome does not say that it fell back');
+      if (!out.done) problems.push('the job did not finish');
+      for (const [part, v] of Object.entries(expectedEg.modality))
+        if (!(Math.abs(out.modality[part] - v) <= TOLERANCE)) problems.push(`${part}: ${out.modality[part]} vs CLI ${v}`);
+      if (problems.length) throw new Error(problems.join('; '));
+    },
+  },
+  {
     name: 'no request leaves the origin',
     async run({ origin, requests, cspViolations }) {
       // the recorder must see the worker's fetches, or this check would pass blind
