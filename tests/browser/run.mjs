@@ -4,7 +4,7 @@
 // check in CHECKS once per entry of RUNS (WebGPU on, WebGPU off). Expected numbers come from the
 // Node CLI on the same model folder and patients the page is served, so page and CLI must agree.
 //
-// To add a check: append { name, run } to CHECKS. `run(ctx)` throws to fail; ctx is
+// To add a check: append { name, run } to CHECKS (`only: 'webgpu'` limits it to one run). `run(ctx)` throws to fail; ctx is
 //   { page, run, origin, requests, cspViolations, pageErrors, expected, fixture }.
 // Env: CHROMIUM_PATH (default /usr/bin/chromium), CI=true (a missing Chromium fails instead of
 // skipping), BROWSER_TIMEOUT_MS (per wait, default 120000), BROWSER_RUNS=webgpu,wasm (a subset).
@@ -108,8 +108,8 @@ const CHECKS = [
   },
   {
     name: 'lost WebGPU device mid-job: the job moves to wasm, finishes, and says so',
-    async run({ page, run, fixture, expectedEg }) {
-      if (run.name !== 'webgpu') return; // only a WebGPU run has a device to lose
+    only: 'webgpu', // only a WebGPU run has a device to lose
+    async run({ page, fixture, expectedEg }) {
       const out = await page.evaluate(async ({ patient, modelId, job }) => {
         const { engine, proxy } = globalThis.exbehrt;
         let lost = false;
@@ -263,7 +263,7 @@ async function main() {
         });
         await page.goto(preview.origin + '/');
         let stop = null;
-        for (const check of CHECKS) {
+        for (const check of CHECKS.filter((c) => !c.only || c.only === run.name)) {
           const label = `${run.name} › ${check.name}`;
           if (stop) {
             fail(label, `not run: ${stop}`);
