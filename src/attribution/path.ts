@@ -40,27 +40,6 @@ function rowEmbeddings(w: Weights, c: ModelConfig, b: TokenBatch, m: { name: str
   });
 }
 
-/** Take rows `idx` of a batch (references drawn for one chunk of samples). */
-function selectBatch(b: TokenBatch, idx: number[], c: ModelConfig): TokenBatch {
-  const L = b.length;
-  const pick = <T extends Int32Array | Float32Array>(a: T, per: number): T => {
-    const out = new (a.constructor as new (n: number) => T)(idx.length * per);
-    idx.forEach((i, k) => out.set(a.subarray(i * per, (i + 1) * per), k * per));
-    return out;
-  };
-  return {
-    batch: idx.length,
-    length: L,
-    diagnosis: pick(b.diagnosis, L),
-    age: pick(b.age, L),
-    segment: pick(b.segment, L),
-    position: pick(b.position, L),
-    attentionMask: pick(b.attentionMask, L),
-    modalities: Object.fromEntries(c.modalities.map((m) => [m.name, pick(b.modalities[m.name], m.rows * L)])),
-    static: b.static ? pick(b.static, L) : null,
-  };
-}
-
 export async function pathAttribution(opts: {
   method: Method;
   model: LoadedModel;
@@ -80,8 +59,7 @@ export async function pathAttribution(opts: {
   const L = grid.realLength;
   const parts = partNames(c);
   const x = stackGrids([grid], c, L);
-  const zero = opts.references === 'zero';
-  const refs = zero ? null : stackGrids(opts.references as TokenGrid[], c, L);
+  const refs = opts.references === 'zero' ? null : opts.references;
   const B = opts.batchSize ?? defaultBatchSize(L);
   // by default the first batch is a quarter size, so that a first estimate shows up sooner
   const firstB = opts.batchSize ?? Math.max(1, Math.ceil(B / 4));
@@ -136,7 +114,7 @@ export async function pathAttribution(opts: {
       const chunk = draws.slice(s, s + (s === 0 ? firstB : B));
       s += chunk.length;
       const k = chunk.length;
-      const rb = refs ? selectBatch(refs, chunk.map((d) => d.ref), c) : null;
+      const rb = refs ? stackGrids(chunk.map((d) => refs[d.ref]), c, L) : null;
       const out = tf.tidy(() => {
         const rParts = rb ? embeddingParts(w, c, rb) : Object.fromEntries(parts.map((p) => [p, tf.zerosLike(xParts[p]).tile([k, 1, 1]) as tf.Tensor3D]));
         const alpha = tf.tensor1d(chunk.map((d) => d.alpha)).reshape([k, 1, 1]);
