@@ -2,6 +2,7 @@
 // grids of a few hundred training-like synthetic patients, with the facts needed to choose a
 // subset (age, sex, diagnosis codes), so that EG works offline with no patient data at hand.
 import { z } from 'zod';
+import { issueLines } from '../data/zod-issues';
 import { ageInYears, type Patient } from '../data/schema';
 import type { ModelConfig } from '../model/config';
 import { bareGrid, tokenize, type TokenGrid } from '../tokens/layout';
@@ -72,7 +73,7 @@ export function buildReferenceSet(patients: Patient[], vocab: Vocab, config: Mod
 
 export function parseReferenceSet(json: unknown, file = 'reference.json'): ReferenceSet {
   const res = ReferenceSetSchema.safeParse(json);
-  if (!res.success) throw new Error(res.error.issues.map((i) => `${file}: field ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n'));
+  if (!res.success) throw new Error(issueLines(res.error, file).join('\n'));
   return res.data;
 }
 

@@ -1,6 +1,7 @@
 // model-card.json: what a model is for, what it was trained on, how well it did. Lenient: only the
 // fields the workbench shows are checked; anything else is kept as is.
 import { z } from 'zod';
+import { issueLines } from '../data/zod-issues';
 
 /** AUROC/AUPRC are null in JSON where they were NaN (one class absent in the test set) */
 const score = z.number().nullable();
@@ -39,6 +40,6 @@ export class ModelCardError extends Error {
 export function parseModelCard(json: unknown, file = 'model-card.json'): ModelCard {
   const res = ModelCardSchema.safeParse(json);
   if (!res.success)
-    throw new ModelCardError(res.error.issues.map((i) => `${file}: field ${i.path.join('.') || '(root)'}: ${i.message}`));
+    throw new ModelCardError(issueLines(res.error, file));
   return res.data;
 }

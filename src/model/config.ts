@@ -1,6 +1,7 @@
 // config.json of a model folder: the architecture, its modalities and tasks. Written by training,
 // read by every loader; a BEHRT export writes the same file with no extra modalities.
 import { z } from 'zod';
+import { issueLines } from '../data/zod-issues';
 
 export const ModalityConfigSchema = z.object({
   /** timeline modality this table embeds (procedure, medication, lab, vital, smoking, characteristic) */
@@ -59,7 +60,7 @@ export class ConfigError extends Error {
 export function parseConfig(input: unknown, file = 'config.json'): ModelConfig {
   const res = ModelConfigSchema.safeParse(input);
   if (!res.success) {
-    const msgs = res.error.issues.map((i) => `${file}: field ${i.path.join('.') || '(root)'}: ${i.message}`);
+    const msgs = issueLines(res.error, file);
     throw new ConfigError(msgs.join('\n'));
   }
   const c = res.data;

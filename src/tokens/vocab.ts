@@ -1,6 +1,7 @@
 // vocab.json: the token lists of every embedding table, and the per-code value bins for labs and
 // vitals. Built from training data; the index of a token in its list is its embedding row.
 import { z } from 'zod';
+import { issueLines } from '../data/zod-issues';
 import type { ModelConfig } from '../model/config';
 import type { ClinicalEvent, Patient } from '../data/schema';
 
@@ -35,7 +36,7 @@ export class VocabError extends Error {
 export function parseVocab(json: unknown, file = 'vocab.json'): Vocab {
   const res = VocabSchema.safeParse(json);
   if (!res.success) {
-    throw new VocabError(res.error.issues.map((i) => `${file}: field ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n'));
+    throw new VocabError(issueLines(res.error, file).join('\n'));
   }
   const v = res.data;
   const problems: string[] = [];
