@@ -4,7 +4,7 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './app/App';
 import './app/app.css';
-import { appUrl, createEngine, type BackendName } from './state/engine-client';
+import { appUrl, createEngine, engineCalls, type BackendName } from './state/engine-client';
 import { createWorkbenchStore, fetchText } from './state/store';
 
 // ?backend=wasm|cpu|webgpu picks where selection starts (handy for comparing backends). Not imported
@@ -14,7 +14,7 @@ const BACKENDS: readonly string[] = ['webgpu', 'wasm', 'cpu'] satisfies BackendN
 const isBackendName = (s: string | null): s is BackendName => s !== null && BACKENDS.includes(s);
 const { engine } = createEngine();
 const store = createWorkbenchStore({
-  engine,
+  engine: engineCalls(engine),
   fetchText,
   resolve: (path) => appUrl(path),
   preferredBackend: isBackendName(requested) ? requested : undefined,

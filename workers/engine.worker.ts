@@ -12,7 +12,7 @@ import type { Patient } from '../src/data/schema';
 import type { ModelCard } from '../src/model/card';
 import type { ModelConfig } from '../src/model/config';
 import { loadModelFromUrl, type ModelFolder } from '../src/model/folder';
-import { disposeModel, instantiate, predict, type LoadedModel, type PredictionRow } from '../src/model/runtime';
+import { disposeModel, instantiate, logitsForGrids, predict, sigmoid, type LoadedModel, type PredictionRow } from '../src/model/runtime';
 
 export type { BackendName, PredictionRow };
 
@@ -59,6 +59,15 @@ export interface AttributeJob {
   baseline?: 'pad' | 'reference';
   /** samples per forward+backward (default from the sequence length) */
   batchSize?: number;
+}
+
+/** The model's predicted risks over its reference population: what a patient's percentile is
+ *  measured against. */
+export interface ReferenceRisks {
+  description: string;
+  size: number;
+  /** per task, the reference patients' probabilities in ascending order */
+  sorted: Record<string, number[]>;
 }
 
 export interface AttributeOutcome {
@@ -140,6 +149,24 @@ const api = {
     }
   },
 
+  /** Risks of the reference population (for the risk card's percentile); cached per model and filter. */
+  async referenceRisks(modelId: string, filter: ReferenceFilter = {}): Promise<ReferenceRisks | null> {
+    await api.init();
+    const model = needModel(modelId);
+    const set = referenceSetOf(model.folder);
+    if (!set) return null;
+    const key = `${modelId}\u0000${JSON.stringify(filter)}`;
+    const cached = referenceRiskCache.get(model)?.get(key);
+    if (cached) return cached;
+    const grids = referenceGrids(set, model.folder.config, filter);
+    const logits = await logitsForGrids(model, grids);
+    const sorted = Object.fromEntries(Object.entries(logits).map(([task, l]) => [task, Array.from(l, sigmoid).sort((a, b) => a - b)]));
+    const out: ReferenceRisks = { description: set.description, size: grids.length, sorted };
+    if (!referenceRiskCache.has(model)) referenceRiskCache.set(model, new Map());
+    referenceRiskCache.get(model)!.set(key, out);
+    return out;
+  },
+
   cancel(jobId: string): boolean {
     const ctl = jobs.get(jobId);
     ctl?.abort();
@@ -167,6 +194,8 @@ function referenceSetOf(folder: ModelFolder): ReferenceSet | null {
   if (!referenceSets.has(folder)) referenceSets.set(folder, folder.reference ? parseReferenceSet(folder.reference) : null);
   return referenceSets.get(folder)!;
 }
+
+const referenceRiskCache = new WeakMap<LoadedModel, Map<string, ReferenceRisks>>();
 
 /** Errors that mean the backend itself broke (not a bad request): worth retrying on a fallback. */
 function isBackendFailure(e: unknown): boolean {

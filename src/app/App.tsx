@@ -1,20 +1,58 @@
-// The app shell: header with the model picker and status, the patient list, the risk card and the
-// model card. Later views (the attribution timeline) slot into <main>.
+// The app shell: header (model, task, status), the patient list, and the patient's page: risk,
+// explanation controls and progress, the attribution timeline with its summaries, what-if edits,
+// the method comparison, exports and the model card. All model work goes through the store to the
+// worker; this file only arranges views.
+import { useEffect, useState } from 'react';
 import { useStore } from 'zustand';
-import { selectedModelInfo, selectedPatient, selectedPrediction, type WorkbenchStore } from '../state/store';
+import type { Method } from '../attribution/types';
+import {
+  currentRevision,
+  explanationFor,
+  METHODS,
+  originalPrediction,
+  percentileOf,
+  selectedExplanation,
+  selectedModelInfo,
+  selectedPatient,
+  selectedPrediction,
+  type Explanation,
+  type WorkbenchStore,
+} from '../state/store';
+import { ComparePanel } from './ComparePanel';
+import { ExplainPanel } from './ExplainPanel';
+import { ExplanationView } from './ExplanationView';
 import { ModelCard } from './ModelCard';
 import { PatientList } from './PatientList';
 import { RiskCard } from './RiskCard';
+import { WhatIfPanel } from './WhatIfPanel';
 
 export function App({ store }: { store: WorkbenchStore }) {
   const s = useStore(store);
   const info = selectedModelInfo(s);
   const patient = selectedPatient(s);
   const rows = selectedPrediction(s);
+  const original = originalPrediction(s);
+  const explanation = selectedExplanation(s);
+  const revisions = s.patientId ? s.revisions[s.patientId] ?? [] : [];
+  const [pinnedId, setPinnedId] = useState<string | null>(null);
+  const reference = s.modelId ? s.referenceRisks[s.modelId] ?? null : null;
+  const percentiles = Object.fromEntries((rows ?? []).map((r) => [r.task, percentileOf(reference?.sorted[r.task], r.probability)]));
+  const compared = Object.fromEntries(METHODS.map((m) => [m, explanationFor(s, m)])) as Record<Method, Explanation | null>;
+  const jobRunning = s.runningKey !== null;
+
+  // once the first prediction is on screen, predict the cohort (risk column) and the reference
+  // population (percentiles) in the background
+  const ready = !!rows;
+  useEffect(() => {
+    if (ready) void store.getState().warmUp();
+  }, [ready, s.modelId, store]);
+  // a pinned event belongs to one patient revision
+  useEffect(() => setPinnedId(null), [s.patientId, currentRevision(s)]);
+
   return (
     <div className="app">
       <a className="skip-link" href="#main">
-        Skip to the prediction
+        Skip to the patient
       </a>
       <header className="app-header">
         <h1>ExBEHRT Workbench</h1>
@@ -34,6 +72,14 @@ export function App({ store }: { store: WorkbenchStore }) {
               </option>
             ))}
           </select>
+          <label htmlFor="task-select">Task</label>
+          <select id="task-select" data-testid="task-select" value={s.task ?? ''} disabled={!info} onChange={(e) => s.selectTask(e.target.value)}>
+            {(info?.config.tasks ?? []).map((t) => (
+              <option key={t.name} value={t.name} title={t.description}>
+                {t.name}
+              </option>
+            ))}
+          </select>
         </div>
         <p className="status" role="status" aria-live="polite" data-testid="status">
           {s.busy ?? (s.phase === 'ready' ? 'Ready. Everything runs in this page; no data leaves it.' : '')}
@@ -46,12 +92,76 @@ export function App({ store }: { store: WorkbenchStore }) {
           ))}
         </div>
       )}
+      {s.notice && (
+        <div className="notice" role="status" data-testid="notice">
+          <p>{s.notice}</p>
+        </div>
+      )}
       <div className="layout">
         <aside className="sidebar">
-          <PatientList patients={s.patients} selectedId={s.patientId} onSelect={(id) => void s.selectPatient(id)} />
+          <PatientList
+            patients={s.patients}
+            selectedId={s.patientId}
+            onSelect={(id) => void s.selectPatient(id)}
+            risks={s.modelId && s.task ? mapValues(s.cohortRisks[s.modelId], s.task) : null}
+            task={s.task}
+          />
         </aside>
         <main id="main" className="content" tabIndex={-1}>
-          <RiskCard backend={s.backend} patient={patient} tasks={info?.config.tasks ?? []} rows={rows} modelName={info?.card?.name ?? info?.name} />
+          <RiskCard
+            backend={s.backend}
+            patient={patient}
+            tasks={info?.config.tasks ?? []}
+            rows={rows}
+            modelName={info?.card?.name ?? info?.name}
+            percentiles={percentiles}
+            reference={reference}
+            edited={revisions.length > 0}
+          />
+          {patient && info && (
+            <>
+              <ExplainPanel
+                settings={s.settings}
+                explanation={explanation}
+                busy={jobRunning}
+                disabled={!s.task || s.phase !== 'ready'}
+                referenceDescription={reference ? `${reference.description} (${reference.size} patients)` : undefined}
+                onSettings={(patch) => s.updateSettings(patch)}
+                onExplain={() => void s.explain()}
+                onCancel={() => void s.cancel()}
+              />
+              <ExplanationView
+                patient={patient}
+                explanation={explanation}
+                pinnedId={pinnedId}
+                onPin={setPinnedId}
+                exportContext={() => ({
+                  modelId: s.modelId!,
+                  modelName: info.card?.name ?? info.name,
+                  task: s.task!,
+                  settings: explanation?.settings ?? s.settings,
+                  reference: { description: reference?.description ?? 'none', size: explanation?.referenceSize ?? reference?.size ?? null },
+                  backend: explanation?.backend ?? s.backend,
+                  edits: revisions.map((r) => r.label),
+                  createdAt: new Date().toISOString(),
+                })}
+              />
+              <WhatIfPanel
+                patient={patient}
+                revisions={revisions}
+                original={original}
+                current={rows}
+                pinnedId={pinnedId}
+                busy={false}
+                onRemoveEvent={(v, e) => void s.removeEvent(v, e)}
+                onRemoveVisit={(v) => void s.removeVisit(v)}
+                onAddEvent={(d, e) => void s.addEvent(d, e)}
+                onUndo={() => void s.undo()}
+                onReset={() => void s.resetEdits()}
+              />
+              <ComparePanel patient={patient} explanations={compared} busy={jobRunning} disabled={!s.task} onCompare={() => void s.compareMethods()} />
+            </>
+          )}
           {info ? (
             <ModelCard info={info} />
           ) : (
@@ -63,4 +173,11 @@ export function App({ store }: { store: WorkbenchStore }) {
       </div>
     </div>
   );
+}
+
+function mapValues(byPatient: Record<string, Record<string, number>> | undefined, task: string): Record<string, number> | null {
+  if (!byPatient) return null;
+  const out: Record<string, number> = {};
+  for (const [id, risks] of Object.entries(byPatient)) if (risks[task] !== undefined) out[id] = risks[task];
+  return out;
 }

@@ -11,16 +11,21 @@ export interface PatientListProps {
   patients: Patient[];
   selectedId: string | null;
   onSelect: (id: string) => void;
+  /** predicted risk per patient for the selected task, when the cohort has been predicted */
+  risks?: Record<string, number> | null;
+  task?: string | null;
 }
 
-export function PatientList({ patients, selectedId, onSelect }: PatientListProps) {
+export function PatientList({ patients, selectedId, onSelect, risks, task }: PatientListProps) {
   const [query, setQuery] = useState('');
+  const [byRisk, setByRisk] = useState(false);
   const base = useId();
   const optionId = (pid: string) => `${base}-p-${pid}`;
   const matches = useMemo(() => {
     const q = query.trim().toLowerCase();
-    return q ? patients.filter((p) => p.id.toLowerCase().includes(q)) : patients;
-  }, [patients, query]);
+    const found = q ? patients.filter((p) => p.id.toLowerCase().includes(q)) : patients;
+    return byRisk && risks ? found.slice().sort((a, b) => (risks[b.id] ?? -1) - (risks[a.id] ?? -1)) : found;
+  }, [patients, query, byRisk, risks]);
   const shown = matches.slice(0, MAX_ROWS);
   const index = shown.findIndex((p) => p.id === selectedId);
 
@@ -51,6 +56,10 @@ export function PatientList({ patients, selectedId, onSelect }: PatientListProps
         aria-controls={`${base}-list`}
         data-testid="patient-search"
       />
+      <label className="small sort-toggle">
+        <input type="checkbox" checked={byRisk} disabled={!risks} onChange={(e) => setByRisk(e.target.checked)} data-testid="sort-by-risk" /> Highest
+        risk first{task ? ` (${task})` : ''}
+      </label>
       <p className="muted small" aria-live="polite">
         {matches.length === patients.length ? `${patients.length} patients` : `${matches.length} of ${patients.length} patients match`}
         {matches.length > shown.length && `; showing the first ${shown.length}`}
@@ -59,6 +68,7 @@ export function PatientList({ patients, selectedId, onSelect }: PatientListProps
         <span>Patient</span>
         <span>Age</span>
         <span>Sex</span>
+        <span title={task ? `predicted risk of ${task}` : undefined}>Risk</span>
       </div>
       <ul
         id={`${base}-list`}
@@ -78,7 +88,7 @@ export function PatientList({ patients, selectedId, onSelect }: PatientListProps
               id={optionId(p.id)}
               role="option"
               aria-selected={p.id === selectedId}
-              aria-label={`${p.id}, ${age === null ? 'age unknown' : `${age} years`}, ${SEX_LABEL[p.sex]}`}
+              aria-label={`${p.id}, ${age === null ? 'age unknown' : `${age} years`}, ${SEX_LABEL[p.sex]}${risks?.[p.id] !== undefined ? `, risk ${risks[p.id].toFixed(3)}` : ''}`}
               onClick={() => onSelect(p.id)}
               data-testid={`patient-${p.id}`}
               data-patient-id={p.id}
@@ -86,6 +96,7 @@ export function PatientList({ patients, selectedId, onSelect }: PatientListProps
               <span className="pid">{p.id}</span>
               <span>{age ?? '–'}</span>
               <span>{p.sex}</span>
+              <span className="risk-col">{risks?.[p.id] !== undefined ? risks[p.id].toFixed(3) : ''}</span>
             </li>
           );
         })}

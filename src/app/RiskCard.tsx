@@ -10,9 +10,15 @@ export interface RiskCardProps {
   /** prediction rows for this patient; null while they are being computed */
   rows: PredictionRow[] | null;
   modelName?: string;
+  /** per task, the share of the reference population with a lower risk (0..1) */
+  percentiles?: Record<string, number | null>;
+  /** the reference population the percentile is measured in */
+  reference?: { description: string; size: number } | null;
+  /** set when the patient shown is a what-if edit of the recorded one */
+  edited?: boolean;
 }
 
-export function RiskCard({ backend, patient, tasks, rows, modelName }: RiskCardProps) {
+export function RiskCard({ backend, patient, tasks, rows, modelName, percentiles, reference, edited }: RiskCardProps) {
   const byTask = new Map((rows ?? []).map((r) => [r.task, r]));
   const age = patient ? ageAtLastVisit(patient) : null;
   return (
@@ -32,6 +38,12 @@ export function RiskCard({ backend, patient, tasks, rows, modelName }: RiskCardP
             {age !== null && <>, {age} years at the last visit ({lastVisitDate(patient)})</>}; {patient.visits.length} visit
             {patient.visits.length === 1 ? '' : 's'}
             {modelName && <> · model {modelName}</>}
+            {edited && (
+              <>
+                {' '}
+                · <strong className="edited-flag">what-if edits applied</strong>
+              </>
+            )}
           </p>
           {tasks.length === 0 || !rows ? (
             <p className="muted" role="status">
@@ -56,6 +68,11 @@ export function RiskCard({ backend, patient, tasks, rows, modelName }: RiskCardP
                         <span className="prob" data-testid={`risk-${t.name}`} aria-label={`probability of ${t.name}`}>
                           {formatProbability(r.probability)}
                         </span>
+                        {percentiles?.[t.name] != null && (
+                          <span className="percentile" data-testid={`percentile-${t.name}`} title={reference ? `among ${reference.size} patients: ${reference.description}` : undefined}>
+                            higher than {ordinalPercent(percentiles[t.name]!)} of the reference population
+                          </span>
+                        )}
                       </div>
                     ) : (
                       <span className="muted">no prediction</span>
@@ -74,4 +91,11 @@ export function RiskCard({ backend, patient, tasks, rows, modelName }: RiskCardP
       )}
     </section>
   );
+}
+
+/** 0.934 -> "93%"; the extremes say "all" or "none" rather than 100% or 0% */
+export function ordinalPercent(q: number): string {
+  if (q >= 1) return 'all';
+  if (q <= 0) return 'none';
+  return `${Math.min(99, Math.max(1, Math.round(q * 100)))}%`;
 }

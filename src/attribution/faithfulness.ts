@@ -58,35 +58,6 @@ export async function deletionCheck(model: LoadedModel, patient: Patient, r: Att
   return { attributedCurve: attributed, attributedArea: curveArea(attributed), randomArea: randomAreas.reduce((a, b) => a + b, 0) / randomAreas.length };
 }
 
-/** Spearman rank correlation (average ranks for ties). */
-export function spearman(a: number[], b: number[]): number {
-  const rank = (x: number[]) => {
-    const idx = x.map((_, i) => i).sort((i, j) => x[i] - x[j]);
-    const r = new Array<number>(x.length);
-    for (let i = 0; i < idx.length; ) {
-      let j = i;
-      while (j + 1 < idx.length && x[idx[j + 1]] === x[idx[i]]) j++;
-      for (let k = i; k <= j; k++) r[idx[k]] = (i + j) / 2;
-      i = j + 1;
-    }
-    return r;
-  };
-  const ra = rank(a);
-  const rb = rank(b);
-  const n = a.length;
-  const ma = ra.reduce((s, v) => s + v, 0) / n;
-  const mb = rb.reduce((s, v) => s + v, 0) / n;
-  let num = 0;
-  let da = 0;
-  let db = 0;
-  for (let i = 0; i < n; i++) {
-    num += (ra[i] - ma) * (rb[i] - mb);
-    da += (ra[i] - ma) ** 2;
-    db += (rb[i] - mb) ** 2;
-  }
-  return da && db ? num / Math.sqrt(da * db) : 0;
-}
-
 /** Layer groups from the top of the network down, as the cascading randomisation removes them. */
 export function randomisationStages(model: LoadedModel): Array<{ name: string; prefixes: string[] }> {
   const c = model.folder.config;

@@ -2,7 +2,8 @@
 // synthetic patients, printed as one JSON document.
 import { readFile } from 'node:fs/promises';
 import { attribute } from '../attribution';
-import { deletionCheck, precisionAtK, randomisationStages, randomisedModel, spearman } from '../attribution/faithfulness';
+import { deletionCheck, precisionAtK, randomisationStages, randomisedModel } from '../attribution/faithfulness';
+import { spearman } from '../attribution/rank';
 import { parseReferenceSet, referenceGrids } from '../attribution/reference';
 import type { Method } from '../attribution/types';
 import type { Patient } from '../data/schema';

@@ -1,9 +1,9 @@
 // The typed client of the engine worker. Views never talk to the worker directly: they go through
 // the store, which holds one Engine.
-import { wrap, type Remote } from 'comlink';
+import { proxy, wrap, type Remote } from 'comlink';
 import type { EngineApi } from '../../workers/engine.worker';
 
-export type { BackendName, LoadedModelInfo, ModelSummary, PredictionRow } from '../../workers/engine.worker';
+export type { AttributeJob, AttributeOutcome, BackendName, LoadedModelInfo, ModelSummary, PredictionRow, ReferenceRisks } from '../../workers/engine.worker';
 
 /** The worker's API as the page sees it: every call returns a promise. */
 export type Engine = Remote<EngineApi>;
@@ -15,6 +15,21 @@ export interface EngineHandle {
   engine: Engine;
   /** stop the worker (frees its tensors and GPU memory) */
   terminate(): void;
+}
+
+/** The engine as plain async calls for the store: callbacks cross the worker boundary as comlink
+ *  proxies (a plain function cannot be posted to a worker). */
+export function engineCalls(engine: Engine): EngineCalls {
+  return {
+    init: (...a) => engine.init(...a),
+    loadModel: (...a) => engine.loadModel(...a),
+    predict: (...a) => engine.predict(...a),
+    attribute: (jobId, modelId, job, onProgress) => engine.attribute(jobId, modelId, job, onProgress ? proxy(onProgress) : undefined),
+    referenceRisks: (...a) => engine.referenceRisks(...a),
+    cancel: (...a) => engine.cancel(...a),
+    loseDevice: () => engine.loseDevice(),
+    backend: () => engine.backend(),
+  };
 }
 
 export function createEngine(): EngineHandle {

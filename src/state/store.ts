@@ -3,8 +3,10 @@
 // runs in Node tests with a fake engine.
 import { z } from 'zod';
 import { createStore, type StoreApi } from 'zustand/vanilla';
-import { parsePatientsText, type Patient } from '../data/schema';
-import type { BackendName, EngineCalls, LoadedModelInfo, PredictionRow } from './engine-client';
+import type { ReferenceFilter } from '../attribution/reference';
+import type { AttributionResult, Method } from '../attribution/types';
+import { parsePatientsText, type ClinicalEvent, type Patient } from '../data/schema';
+import type { AttributeOutcome, BackendName, EngineCalls, LoadedModelInfo, PredictionRow, ReferenceRisks } from './engine-client';
 
 export const ModelIndexSchema = z.array(z.object({ id: z.string().min(1), path: z.string().min(1) })).min(1, 'lists no models');
 export type ModelEntry = z.infer<typeof ModelIndexSchema>[number];
@@ -13,12 +15,50 @@ export type ModelEntry = z.infer<typeof ModelIndexSchema>[number];
 export const ASSETS = { modelIndex: 'models/index.json', cohort: 'cohort/patients.jsonl' } as const;
 
 export interface WorkbenchDeps {
-  engine: Pick<EngineCalls, 'init' | 'loadModel' | 'predict'>;
+  engine: Pick<EngineCalls, 'init' | 'loadModel' | 'predict'> & Partial<Pick<EngineCalls, 'attribute' | 'cancel' | 'referenceRisks'>>;
   /** GET a text file served with the app; rejects on HTTP errors */
   fetchText: (url: string) => Promise<string>;
   /** absolute URL of an app-relative path (the worker needs absolute URLs) */
   resolve: (path: string) => string;
   preferredBackend?: BackendName;
+}
+
+/** How an explanation is computed: everything that changes its numbers (and goes into exports). */
+export interface ExplainSettings {
+  method: Method;
+  /** EG samples / IG steps (ignored by gradient x input and occlusion) */
+  samples: number;
+  seed: number;
+  reference: ReferenceFilter;
+}
+
+export const DEFAULT_SETTINGS: ExplainSettings = { method: 'eg', samples: 128, seed: 1, reference: {} };
+export const METHOD_LABEL: Record<Method, string> = { eg: 'Expected gradients', ig: 'Integrated gradients', gxi: 'Gradient × input', occlusion: 'Occlusion' };
+export const METHODS: Method[] = ['eg', 'ig', 'gxi', 'occlusion'];
+
+export interface Explanation {
+  modelId: string;
+  patientId: string;
+  /** revision of the patient (0: as loaded; what-if edits make new revisions) */
+  rev: number;
+  task: string;
+  settings: ExplainSettings;
+  status: 'running' | 'done' | 'cancelled' | 'error';
+  /** the latest (progressive) result; null until the first batch is in */
+  result: AttributionResult | null;
+  backend?: BackendName;
+  referenceSize?: number;
+  fellBack?: string;
+  error?: string;
+  startedAt: number;
+  finishedAt?: number;
+}
+
+/** One what-if step: the patient after the edit, and what was done, in words. */
+export interface Revision {
+  rev: number;
+  label: string;
+  patient: Patient;
 }
 
 export interface WorkbenchState {
@@ -30,31 +70,87 @@ export interface WorkbenchState {
   busy: string | null;
   /** the last error, shown until the next successful action */
   error: string | null;
+  /** a notice that is not an error (e.g. the engine moved to another backend) */
+  notice: string | null;
   models: ModelEntry[];
   modelId: string | null;
   /** loaded models by id (config summary and card) */
   modelInfo: Record<string, LoadedModelInfo>;
   patients: Patient[];
   patientId: string | null;
-  /** prediction rows by predictionKey(model, patient) */
+  task: string | null;
+  settings: ExplainSettings;
+  /** prediction rows by predictionKey(model, patient, rev) */
   predictions: Record<string, PredictionRow[]>;
+  /** risks of the whole bundled cohort per model (for the patient list), once computed */
+  cohortRisks: Record<string, Record<string, Record<string, number>>>;
+  /** reference-population risks per model (for percentiles) */
+  referenceRisks: Record<string, ReferenceRisks | null>;
+  /** explanations by explanationKey */
+  explanations: Record<string, Explanation>;
+  /** the key of the job running in the worker, if any */
+  runningKey: string | null;
+  /** what-if revisions per patient id (empty: the patient as loaded) */
+  revisions: Record<string, Revision[]>;
 
   start(): Promise<void>;
   selectModel(id: string): Promise<void>;
   selectPatient(id: string | null): Promise<void>;
+  selectTask(task: string): void;
+  /** false (and an error naming the field) when the patch is invalid; nothing changes then */
+  updateSettings(patch: Partial<ExplainSettings>): boolean;
+  /** predictions for the bundled cohort and the reference population, after start-up */
+  warmUp(): Promise<void>;
+  /** explain the current patient (revision) for the selected task with the current settings */
+  explain(method?: Method): Promise<Explanation | null>;
+  /** run every method in turn for the current patient and task (the comparison view) */
+  compareMethods(): Promise<void>;
+  cancel(): Promise<void>;
+  /** what-if edits of the selected patient; each re-predicts and, if an explanation was shown, re-explains */
+  removeEvent(visit: number, event: number): Promise<void>;
+  removeVisit(visit: number): Promise<void>;
+  addEvent(date: string, event: ClinicalEvent): Promise<void>;
+  undo(): Promise<void>;
+  resetEdits(): Promise<void>;
 }
 
 export type WorkbenchStore = StoreApi<WorkbenchState>;
 
-export const predictionKey = (modelId: string, patientId: string) => `${modelId}\u0000${patientId}`;
+export const predictionKey = (modelId: string, patientId: string, rev = 0) => `${modelId}\u0000${patientId}\u0000${rev}`;
+export const explanationKey = (modelId: string, patientId: string, rev: number, task: string, s: ExplainSettings) =>
+  [modelId, patientId, rev, task, s.method, s.method === 'gxi' || s.method === 'occlusion' ? '' : s.samples, s.method === 'eg' ? s.seed : '', JSON.stringify(s.reference)].join('\u0000');
 
 /** Selectors */
-export const selectedPatient = (s: WorkbenchState): Patient | null => s.patients.find((p) => p.id === s.patientId) ?? null;
+export const originalPatient = (s: WorkbenchState): Patient | null => s.patients.find((p) => p.id === s.patientId) ?? null;
+export const currentRevision = (s: WorkbenchState): number => (s.patientId ? s.revisions[s.patientId]?.at(-1)?.rev ?? 0 : 0);
+/** The selected patient as the user edited it (what-if), or as loaded. */
+export const selectedPatient = (s: WorkbenchState): Patient | null =>
+  (s.patientId ? s.revisions[s.patientId]?.at(-1)?.patient : undefined) ?? originalPatient(s);
 export const selectedModelInfo = (s: WorkbenchState): LoadedModelInfo | null => (s.modelId ? s.modelInfo[s.modelId] ?? null : null);
 export const selectedPrediction = (s: WorkbenchState): PredictionRow[] | null =>
-  s.modelId && s.patientId ? s.predictions[predictionKey(s.modelId, s.patientId)] ?? null : null;
+  s.modelId && s.patientId ? s.predictions[predictionKey(s.modelId, s.patientId, currentRevision(s))] ?? null : null;
+/** The prediction of the patient as loaded (for the what-if risk change). */
+export const originalPrediction = (s: WorkbenchState): PredictionRow[] | null =>
+  s.modelId && s.patientId ? s.predictions[predictionKey(s.modelId, s.patientId, 0)] ?? null : null;
+export const explanationFor = (s: WorkbenchState, method: Method = s.settings.method): Explanation | null =>
+  s.modelId && s.patientId && s.task ? s.explanations[explanationKey(s.modelId, s.patientId, currentRevision(s), s.task, { ...s.settings, method })] ?? null : null;
+export const selectedExplanation = (s: WorkbenchState): Explanation | null => explanationFor(s);
+
+/** The fraction of the reference population with a lower predicted risk (0..1), or null. */
+export function percentileOf(sorted: number[] | undefined, p: number): number | null {
+  if (!sorted?.length) return null;
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid] < p) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo / sorted.length;
+}
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
+let jobCounter = 0;
 
 export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
   const inFlight = new Map<string, Promise<unknown>>();
@@ -71,20 +167,97 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
     return p;
   };
 
-  /** Predict the selected patient with the selected model, unless already known. */
+  /** Predict the selected patient (current revision) with the selected model, unless already known. */
   const refreshPrediction = async (): Promise<void> => {
-    const { modelId, patientId, modelInfo, predictions, patients } = store.getState();
-    if (!modelId || !patientId || !modelInfo[modelId]) return;
-    const key = predictionKey(modelId, patientId);
+    const s = store.getState();
+    const { modelId, patientId, modelInfo, predictions } = s;
+    const patient = selectedPatient(s);
+    if (!modelId || !patientId || !modelInfo[modelId] || !patient) return;
+    const key = predictionKey(modelId, patientId, currentRevision(s));
     if (predictions[key]) return;
-    const patient = patients.find((p) => p.id === patientId);
-    if (!patient) return;
     try {
       const rows = await once(`predict:${key}`, `Predicting ${patientId}…`, () => deps.engine.predict(modelId, [patient]));
-      store.setState((s) => ({ predictions: { ...s.predictions, [key]: rows }, error: null }));
+      store.setState((st) => ({ predictions: { ...st.predictions, [key]: rows }, error: null }));
     } catch (e) {
       store.setState({ error: `Prediction for ${patientId} failed: ${message(e)}` });
     }
+  };
+
+  let running: { key: string; jobId: string; promise: Promise<Explanation | null> } | null = null;
+  /** set when the user cancels, so that a loop over several jobs (compare) stops too */
+  let cancelRequested = false;
+
+  const patchExplanation = (key: string, patch: Partial<Explanation>) =>
+    store.setState((st) => (st.explanations[key] ? { explanations: { ...st.explanations, [key]: { ...st.explanations[key], ...patch } } } : {}));
+
+  const runExplanation = async (method: Method): Promise<Explanation | null> => {
+    const s = store.getState();
+    const patient = selectedPatient(s);
+    const { modelId, patientId, task } = s;
+    if (!deps.engine.attribute || !modelId || !patientId || !task || !patient || !s.modelInfo[modelId]) return null;
+    const settings = { ...s.settings, method };
+    const rev = currentRevision(s);
+    const key = explanationKey(modelId, patientId, rev, task, settings);
+    const known = s.explanations[key];
+    if (known && known.status === 'done') return known;
+    if (running?.key === key) return running.promise;
+    if (running) await stopRunning();
+    const jobId = `job-${++jobCounter}`;
+    const startedAt = Date.now();
+    store.setState((st) => ({ explanations: { ...st.explanations, [key]: { modelId, patientId, rev, task, settings, status: 'running', result: null, startedAt } }, runningKey: key }));
+    const attribute = deps.engine.attribute;
+    const promise = (async (): Promise<Explanation | null> => {
+      try {
+        const out: AttributeOutcome = await attribute(
+          jobId,
+          modelId,
+          { patient, task, method, samples: settings.samples, seed: settings.seed, reference: settings.reference },
+          (partial) => patchExplanation(key, { result: partial }),
+        );
+        patchExplanation(key, {
+          status: out.result.cancelled ? 'cancelled' : 'done',
+          result: out.result,
+          backend: out.backend,
+          referenceSize: out.referenceSize,
+          fellBack: out.fellBack,
+          finishedAt: Date.now(),
+        });
+        if (out.fellBack) store.setState({ backend: out.backend, notice: `The engine moved to ${out.backend}: ${out.fellBack}. The explanation was recomputed there.` });
+      } catch (e) {
+        patchExplanation(key, { status: 'error', error: message(e), finishedAt: Date.now() });
+        store.setState({ error: `Explaining ${patientId} (${task}, ${METHOD_LABEL[method]}) failed: ${message(e)}` });
+      } finally {
+        if (running?.jobId === jobId) running = null;
+        store.setState((st) => (st.runningKey === key ? { runningKey: null } : {}));
+      }
+      return store.getState().explanations[key] ?? null;
+    })();
+    running = { key, jobId, promise };
+    return promise;
+  };
+
+  const stopRunning = async (): Promise<void> => {
+    const r = running;
+    if (!r) return;
+    await deps.engine.cancel?.(r.jobId);
+    await r.promise;
+  };
+
+  /** Re-explain after an edit when the user was looking at an explanation of the previous revision. */
+  const afterEdit = async (hadExplanation: boolean): Promise<void> => {
+    await refreshPrediction();
+    if (hadExplanation) await store.getState().explain();
+  };
+
+  const edit = async (label: string, change: (p: Patient) => Patient): Promise<void> => {
+    const s = store.getState();
+    const p = selectedPatient(s);
+    if (!p || !s.patientId) return;
+    const hadExplanation = !!selectedExplanation(s);
+    const next = change(structuredClone(p));
+    const rev = Math.max(0, ...Object.values(s.revisions).flat().map((r) => r.rev)) + 1;
+    store.setState((st) => ({ revisions: { ...st.revisions, [s.patientId!]: [...(st.revisions[s.patientId!] ?? []), { rev, label, patient: next }] } }));
+    await afterEdit(hadExplanation);
   };
 
   const store = createStore<WorkbenchState>()((set, get) => ({
@@ -92,12 +265,20 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
     backend: null,
     busy: null,
     error: null,
+    notice: null,
     models: [],
     modelId: null,
     modelInfo: {},
     patients: [],
     patientId: null,
+    task: null,
+    settings: DEFAULT_SETTINGS,
     predictions: {},
+    cohortRisks: {},
+    referenceRisks: {},
+    explanations: {},
+    runningKey: null,
+    revisions: {},
 
     async start() {
       set({ phase: 'starting', busy: 'Starting the engine…', error: null });
@@ -142,12 +323,133 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
           return;
         }
       }
+      // keep the task when the new model has it too
+      const tasks = get().modelInfo[id].config.tasks.map((t) => t.name);
+      if (!get().task || !tasks.includes(get().task!)) set({ task: tasks[0] ?? null });
       await refreshPrediction();
     },
 
     async selectPatient(id) {
       set({ patientId: id });
       await refreshPrediction();
+    },
+
+    selectTask(task) {
+      set({ task });
+    },
+
+    updateSettings(patch) {
+      const next = { ...get().settings, ...patch };
+      if (!Number.isInteger(next.samples) || next.samples < 1 || next.samples > 10_000) {
+        set({ error: `Samples must be a whole number from 1 to 10,000 (got ${patch.samples})` });
+        return false;
+      }
+      if (!Number.isInteger(next.seed) || next.seed < 0) {
+        set({ error: `The seed must be a whole number, 0 or more (got ${patch.seed})` });
+        return false;
+      }
+      set({ settings: next, error: null });
+      return true;
+    },
+
+    async warmUp() {
+      const { modelId, patients } = get();
+      if (!modelId || !get().modelInfo[modelId]) return;
+      if (deps.engine.referenceRisks && !(modelId in get().referenceRisks)) {
+        try {
+          const rr = await deps.engine.referenceRisks(modelId, {});
+          set((s) => ({ referenceRisks: { ...s.referenceRisks, [modelId]: rr } }));
+        } catch (e) {
+          set((s) => ({ referenceRisks: { ...s.referenceRisks, [modelId]: null }, error: `Reference risks for ${modelId} failed: ${message(e)}` }));
+        }
+      }
+      if (!get().cohortRisks[modelId] && patients.length) {
+        try {
+          const rows = await once(`cohort:${modelId}`, `Predicting ${patients.length} patients…`, () => deps.engine.predict(modelId, patients));
+          const byPatient: Record<string, Record<string, number>> = {};
+          for (const r of rows) (byPatient[r.patient_id] ??= {})[r.task] = r.probability;
+          set((s) => ({ cohortRisks: { ...s.cohortRisks, [modelId]: byPatient } }));
+        } catch (e) {
+          set({ error: `Predicting the cohort with ${modelId} failed: ${message(e)}` });
+        }
+      }
+    },
+
+    async explain(method) {
+      cancelRequested = false;
+      return runExplanation(method ?? get().settings.method);
+    },
+
+    async compareMethods() {
+      cancelRequested = false;
+      for (const m of [get().settings.method, ...METHODS.filter((x) => x !== get().settings.method)]) {
+        if (cancelRequested) break;
+        const e = await runExplanation(m);
+        if (!e || e.status !== 'done') break;
+      }
+    },
+
+    async cancel() {
+      cancelRequested = true;
+      await stopRunning();
+    },
+
+    async removeEvent(visit, event) {
+      const p = selectedPatient(get());
+      const ev = p?.visits[visit]?.events[event];
+      if (!p || !ev) return;
+      await edit(`removed ${ev.modality} ${ev.code} on ${p.visits[visit].date}`, (q) => {
+        q.visits[visit].events.splice(event, 1);
+        return q;
+      });
+    },
+
+    async removeVisit(visit) {
+      const p = selectedPatient(get());
+      const v = p?.visits[visit];
+      if (!p || !v) return;
+      await edit(`removed the visit of ${v.date} (${v.events.length} events)`, (q) => {
+        q.visits.splice(visit, 1);
+        return q;
+      });
+    },
+
+    async addEvent(date, event) {
+      const p = selectedPatient(get());
+      if (!p) return;
+      if (!/^\d{4}-\d{2}-\d{2}$/.test(date) || Number.isNaN(Date.parse(date + 'T00:00:00Z'))) {
+        set({ error: `Cannot add an event: ${JSON.stringify(date)} is not a date (YYYY-MM-DD)` });
+        return;
+      }
+      if (date < p.birthDate) {
+        set({ error: `Cannot add an event on ${date}: before the birth date ${p.birthDate}` });
+        return;
+      }
+      await edit(`added ${event.modality} ${event.code} on ${date}`, (q) => {
+        const at = q.visits.findIndex((v) => v.date === date);
+        if (at >= 0) q.visits[at].events.push(event);
+        else {
+          q.visits.push({ date, events: [event] });
+          q.visits.sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0));
+        }
+        return q;
+      });
+    },
+
+    async undo() {
+      const { patientId } = get();
+      if (!patientId || !get().revisions[patientId]?.length) return;
+      const hadExplanation = !!selectedExplanation(get());
+      set((s) => ({ revisions: { ...s.revisions, [patientId]: s.revisions[patientId].slice(0, -1) } }));
+      await afterEdit(hadExplanation);
+    },
+
+    async resetEdits() {
+      const { patientId } = get();
+      if (!patientId || !get().revisions[patientId]?.length) return;
+      const hadExplanation = !!selectedExplanation(get());
+      set((s) => ({ revisions: { ...s.revisions, [patientId]: [] } }));
+      await afterEdit(hadExplanation);
     },
   }));
   return store;

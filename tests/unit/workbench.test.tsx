@@ -1,0 +1,321 @@
+// The workbench's explanation flow with a fake engine: explain (progress, done, cancel), compare,
+// what-if edits (re-predict, re-explain, undo), percentiles, settings validation, and exports.
+import { renderToStaticMarkup } from 'react-dom/server';
+import { describe, expect, it } from 'vitest';
+import type { AttributeRequest, AttributionResult } from '../../src/attribution/types';
+import { ComparePanel } from '../../src/app/ComparePanel';
+import { ExplainPanel } from '../../src/app/ExplainPanel';
+import { attributionsCsv, attributionsJson, csvCell, exportName, type ExportContext } from '../../src/app/export';
+import { ordinalPercent } from '../../src/app/RiskCard';
+import { WhatIfPanel } from '../../src/app/WhatIfPanel';
+import type { Patient } from '../../src/data/schema';
+import type { AttributeJob, LoadedModelInfo, PredictionRow } from '../../src/state/engine-client';
+import {
+  ASSETS,
+  createWorkbenchStore,
+  DEFAULT_SETTINGS,
+  explanationFor,
+  originalPrediction,
+  percentileOf,
+  selectedExplanation,
+  selectedPatient,
+  selectedPrediction,
+  type WorkbenchDeps,
+} from '../../src/state/store';
+
+const patient: Patient = {
+  id: 'p1',
+  sex: 'F',
+  birthDate: '1950-06-01',
+  visits: [
+    { date: '2019-01-10', events: [{ modality: 'diagnosis', code: 'I10' }, { modality: 'lab', code: '33762-6', value: 900, unit: 'pg/mL' }] },
+    { date: '2020-06-02', events: [{ modality: 'diagnosis', code: 'E11.9' }, { modality: 'medication', code: 'C03CA01' }] },
+  ],
+};
+const info: LoadedModelInfo = {
+  id: 'exbehrt',
+  name: 'exbehrt',
+  config: { model_type: 'exbehrt', hidden_size: 8, num_hidden_layers: 1, num_attention_heads: 2, max_len: 32, modalities: ['lab', 'medication'], tasks: [{ name: 'hf_12m' }, { name: 'death_6m' }] },
+  card: null,
+};
+
+/** A result whose numbers depend on the patient (so an edit visibly changes it). */
+function fakeResult(p: Patient, method: AttributeRequest['method'], done: number, total: number): AttributionResult {
+  const events = p.visits.flatMap((v, vi) =>
+    v.events.map((e, ei) => ({ visit: vi, event: ei, part: e.modality, row: 0, t: vi + 1, modality: e.modality, code: e.code, value: (method === 'gxi' ? -1 : 1) * (vi + 1) * (ei + 1) * 0.1, stderr: 0.01 })),
+  );
+  const total_ = events.reduce((s, e) => s + e.value, 0);
+  return {
+    method,
+    task: 'hf_12m',
+    patientId: p.id,
+    logit: total_,
+    referenceLogit: 0,
+    samplesDone: done,
+    samplesTotal: total,
+    token: {},
+    tokenStderr: {},
+    visit: Object.fromEntries(p.visits.map((_, vi) => [vi, events.filter((e) => e.visit === vi).reduce((s, e) => s + e.value, 0)])),
+    modality: { diagnosis: total_ },
+    code: {},
+    events,
+    gap: method === 'gxi' || method === 'occlusion' ? NaN : 0.001,
+    stderr: 0.01,
+    truncatedVisits: 0,
+    done: done === total,
+    cancelled: false,
+  };
+}
+
+function fake() {
+  const calls: string[] = [];
+  const cancelled = new Set<string>();
+  const files: Record<string, string> = {
+    [ASSETS.modelIndex]: JSON.stringify([{ id: 'exbehrt', path: 'models/exbehrt/' }]),
+    [ASSETS.cohort]: [patient, { ...patient, id: 'p2' }].map((p) => JSON.stringify(p)).join('\n') + '\n',
+  };
+  const deps: WorkbenchDeps = {
+    resolve: (p) => `http://app.test/${p}`,
+    fetchText: async (url) => files[url.replace('http://app.test/', '')],
+    engine: {
+      init: async () => 'wasm' as const,
+      loadModel: async (id: string) => ({ ...info, id }),
+      predict: async (modelId: string, ps: Patient[]) => {
+        calls.push(`predict ${ps.map((p) => `${p.id}:${p.visits.flatMap((v) => v.events).length}`).join(',')}`);
+        return ps.flatMap((p): PredictionRow[] => {
+          const n = p.visits.flatMap((v) => v.events).length;
+          return [
+            { patient_id: p.id, task: 'hf_12m', logit: n, probability: n / 10 },
+            { patient_id: p.id, task: 'death_6m', logit: -n, probability: n / 100 },
+          ];
+        });
+      },
+      attribute: async (jobId: string, _modelId: string, job: AttributeJob, onProgress?: (r: AttributionResult) => void) => {
+        calls.push(`attribute ${job.method} ${job.patient.visits.flatMap((v) => v.events).length}`);
+        const total = job.method === 'eg' || job.method === 'ig' ? job.samples ?? 1 : 1;
+        for (let done = Math.min(32, total); ; done = Math.min(total, done + 32)) {
+          await new Promise((r) => setTimeout(r, 1));
+          if (cancelled.has(jobId)) return { result: { ...fakeResult(job.patient, job.method, done, total), done: false, cancelled: true }, backend: 'wasm' as const, referenceSize: 300 };
+          if (done === total) return { result: fakeResult(job.patient, job.method, done, total), backend: 'wasm' as const, referenceSize: 300 };
+          onProgress?.(fakeResult(job.patient, job.method, done, total));
+        }
+      },
+      cancel: async (jobId: string) => (cancelled.add(jobId), true),
+      referenceRisks: async () => ({ description: 'ref', size: 4, sorted: { hf_12m: [0.1, 0.2, 0.3, 0.5], death_6m: [0, 0, 0.01, 0.9] } }),
+    },
+  };
+  return { deps, calls };
+}
+
+async function started() {
+  const f = fake();
+  const store = createWorkbenchStore(f.deps);
+  await store.getState().start();
+  return { store, ...f };
+}
+
+describe('explanations in the store', () => {
+  it('explains the selected patient and task with the settings, publishing progress before the end', async () => {
+    const { store } = await started();
+    expect(store.getState().task).toBe('hf_12m');
+    const seen: number[] = [];
+    const unsub = store.subscribe((s) => {
+      const r = selectedExplanation(s)?.result;
+      if (r && seen.at(-1) !== r.samplesDone) seen.push(r.samplesDone);
+    });
+    const e = await store.getState().explain();
+    unsub();
+    expect(e?.status).toBe('done');
+    expect(seen).toEqual([32, 64, 96, 128]);
+    expect(e?.referenceSize).toBe(300);
+    expect(store.getState().runningKey).toBeNull();
+    // the same request again is served from the store, not recomputed
+    const again = await store.getState().explain();
+    expect(again).toBe(store.getState().explanations[Object.keys(store.getState().explanations)[0]]);
+  });
+
+  it('cancel stops the running job and keeps the partial estimate, marked cancelled', async () => {
+    const { store } = await started();
+    store.getState().updateSettings({ samples: 2048 });
+    const job = store.getState().explain();
+    await new Promise((r) => setTimeout(r, 5));
+    await store.getState().cancel();
+    const e = await job;
+    expect(e?.status).toBe('cancelled');
+    expect(e!.result!.samplesDone).toBeLessThan(2048);
+    expect(store.getState().runningKey).toBeNull();
+  });
+
+  it('starting another explanation cancels the running one', async () => {
+    const { store } = await started();
+    store.getState().updateSettings({ samples: 4096 });
+    const first = store.getState().explain();
+    await new Promise((r) => setTimeout(r, 3));
+    store.getState().updateSettings({ samples: 64 });
+    const second = await store.getState().explain();
+    expect((await first)?.status).toBe('cancelled');
+    expect(second?.status).toBe('done');
+  });
+
+  it('compare runs every method once and stops at a cancel', async () => {
+    const { store, calls } = await started();
+    await store.getState().compareMethods();
+    expect(calls.filter((c) => c.startsWith('attribute')).map((c) => c.split(' ')[1])).toEqual(['eg', 'ig', 'gxi', 'occlusion']);
+    for (const m of ['eg', 'ig', 'gxi', 'occlusion'] as const) expect(explanationFor(store.getState(), m)?.status).toBe('done');
+  });
+
+  it('refuses bad settings with a message naming the field, changing nothing', async () => {
+    const { store } = await started();
+    expect(store.getState().updateSettings({ samples: 0 })).toBe(false);
+    expect(store.getState().error).toMatch(/Samples must be a whole number from 1 to 10,000 \(got 0\)/);
+    expect(store.getState().updateSettings({ seed: 1.5 })).toBe(false);
+    expect(store.getState().error).toMatch(/seed/);
+    expect(store.getState().settings).toEqual(DEFAULT_SETTINGS);
+    expect(store.getState().updateSettings({ samples: 256 })).toBe(true);
+    expect(store.getState().error).toBeNull();
+  });
+});
+
+describe('what-if edits', () => {
+  it('removing an event re-predicts and re-explains the edited patient; undo goes back', async () => {
+    const { store, calls } = await started();
+    await store.getState().explain();
+    await store.getState().removeEvent(1, 1);
+    const s = store.getState();
+    expect(selectedPatient(s)!.visits[1].events.map((e) => e.code)).toEqual(['E11.9']);
+    expect(s.revisions.p1.map((r) => r.label)).toEqual(['removed medication C03CA01 on 2020-06-02']);
+    expect(selectedPrediction(s)![0].probability).toBeCloseTo(0.3);
+    expect(originalPrediction(s)![0].probability).toBeCloseTo(0.4);
+    expect(selectedExplanation(s)?.status).toBe('done');
+    expect(selectedExplanation(s)!.result!.events).toHaveLength(3);
+    expect(calls).toContain('attribute eg 3');
+    // the recorded patient is untouched
+    expect(s.patients[0].visits[1].events).toHaveLength(2);
+    await store.getState().undo();
+    expect(selectedPatient(store.getState())!.visits[1].events).toHaveLength(2);
+    expect(selectedPrediction(store.getState())![0].probability).toBeCloseTo(0.4);
+  });
+
+  it('adds an event on a new date in date order, and refuses a date before birth', async () => {
+    const { store } = await started();
+    await store.getState().addEvent('2019-07-01', { modality: 'diagnosis', code: 'I50.9' });
+    expect(selectedPatient(store.getState())!.visits.map((v) => v.date)).toEqual(['2019-01-10', '2019-07-01', '2020-06-02']);
+    await store.getState().addEvent('1940-01-01', { modality: 'diagnosis', code: 'I10' });
+    expect(store.getState().error).toMatch(/before the birth date 1950-06-01/);
+    await store.getState().removeVisit(0);
+    expect(store.getState().revisions.p1.map((r) => r.label)).toEqual(['added diagnosis I50.9 on 2019-07-01', 'removed the visit of 2019-01-10 (2 events)']);
+    await store.getState().resetEdits();
+    expect(selectedPatient(store.getState())).toEqual(patient);
+  });
+});
+
+describe('percentiles and warm-up', () => {
+  it('percentileOf is the share of the reference with a lower risk', () => {
+    expect(percentileOf([0.1, 0.2, 0.3, 0.5], 0.25)).toBe(0.5);
+    expect(percentileOf([0.1, 0.2], 0.05)).toBe(0);
+    expect(percentileOf([0.1, 0.2], 0.9)).toBe(1);
+    expect(percentileOf([], 0.5)).toBeNull();
+    expect(ordinalPercent(0.934)).toBe('93%');
+    expect(ordinalPercent(1)).toBe('all');
+  });
+
+  it('warm-up predicts the cohort and the reference population once', async () => {
+    const { store, calls } = await started();
+    await store.getState().warmUp();
+    await store.getState().warmUp();
+    expect(calls.filter((c) => c.startsWith('predict p1:4,p2:4'))).toHaveLength(1);
+    expect(store.getState().cohortRisks.exbehrt.p2.hf_12m).toBeCloseTo(0.4);
+    expect(store.getState().referenceRisks.exbehrt?.size).toBe(4);
+  });
+});
+
+describe('exports', () => {
+  const ctx: ExportContext = {
+    modelId: 'exbehrt',
+    modelName: 'ExBEHRT',
+    task: 'hf_12m',
+    settings: { ...DEFAULT_SETTINGS, seed: 7 },
+    reference: { description: '300 training patients', size: 300 },
+    backend: 'wasm',
+    edits: [],
+    createdAt: '2026-11-27T00:00:00.000Z',
+  };
+  const r = fakeResult(patient, 'eg', 128, 128);
+
+  it('CSV: a header naming model, task, method, samples, seed, reference and gap, then one row per event', () => {
+    const csv = attributionsCsv(patient, r, ctx);
+    const lines = csv.trim().split('\r\n');
+    expect(lines[1]).toBe('# model ExBEHRT (exbehrt); task hf_12m; method eg; samples 128/128; seed 7');
+    expect(lines[2]).toContain('300 training patients (300 patients)');
+    expect(lines[3]).toContain('completeness gap 0.001');
+    const header = lines.findIndex((l) => l.startsWith('patient_id,'));
+    expect(lines.length - header - 1).toBe(4);
+    expect(lines[header + 2]).toBe('p1,0,2019-01-10,1,lab,33762-6,' + csvCell('Natriuretic peptide.B prohormone N-Terminal [Mass/volume] in Serum or Plasma (NT-proBNP)') + ',900,pg/mL,0.2,0.01');
+  });
+
+  it('CSV cells are quoted and formulas neutralised', () => {
+    expect(csvCell('a,b')).toBe('"a,b"');
+    expect(csvCell('say "x"')).toBe('"say ""x"""');
+    expect(csvCell('=HYPERLINK("x")')).toBe(`"'=HYPERLINK(""x"")"`);
+    expect(csvCell(NaN)).toBe('');
+  });
+
+  it('JSON carries the context and the roll-ups; file names say what they are', () => {
+    const j = JSON.parse(attributionsJson(patient, r, ctx));
+    expect(j).toMatchObject({ format: 'exbehrt-attribution', model: { id: 'exbehrt' }, task: 'hf_12m', method: 'eg', samples: 128, seed: 7, gap: 0.001, patient_id: 'p1' });
+    expect(j.reference).toEqual({ description: '300 training patients', size: 300, filter: {} });
+    expect(j.events[0].date).toBe('2019-01-10');
+    expect(exportName('p 1', ctx, 'csv')).toBe('exbehrt-p_1-exbehrt-hf_12m-eg-s7.csv');
+  });
+});
+
+describe('panels render (server-side, no DOM)', () => {
+  it('the explain panel shows progress, gap and stderr of a running explanation', () => {
+    const res = fakeResult(patient, 'eg', 64, 128);
+    const html = renderToStaticMarkup(
+      <ExplainPanel
+        settings={DEFAULT_SETTINGS}
+        explanation={{ modelId: 'exbehrt', patientId: 'p1', rev: 0, task: 'hf_12m', settings: DEFAULT_SETTINGS, status: 'running', result: res, startedAt: 0 }}
+        busy
+        disabled={false}
+        onSettings={() => true}
+        onExplain={() => {}}
+        onCancel={() => {}}
+      />,
+    );
+    expect(html).toContain('64 / 128 samples (50%)');
+    expect(html).toMatch(/data-testid="explain-gap">0.0010/);
+    expect(html).toContain('Running std. error');
+    expect(html).toMatch(/data-testid="cancel-button"[^>]*>Cancel/);
+  });
+
+  it('the compare panel lists all four methods with rank agreement against EG', () => {
+    const mk = (m: 'eg' | 'ig' | 'gxi' | 'occlusion') => ({ modelId: 'x', patientId: 'p1', rev: 0, task: 'hf_12m', settings: DEFAULT_SETTINGS, status: 'done' as const, result: fakeResult(patient, m, 1, 1), startedAt: 0 });
+    const html = renderToStaticMarkup(<ComparePanel patient={patient} explanations={{ eg: mk('eg'), ig: mk('ig'), gxi: mk('gxi'), occlusion: null }} busy={false} disabled={false} onCompare={() => {}} />);
+    expect(html).toContain('Integrated gradients');
+    expect(html).toMatch(/data-testid="compare-ig" data-rho="1"/);
+    expect(html).toMatch(/data-testid="compare-gxi" data-rho="-1"/);
+    expect(html).toContain('not run');
+  });
+
+  it('the what-if panel offers removal of the pinned event and shows the risk change', () => {
+    const html = renderToStaticMarkup(
+      <WhatIfPanel
+        patient={patient}
+        revisions={[{ rev: 1, label: 'removed x', patient }]}
+        original={[{ patient_id: 'p1', task: 'hf_12m', logit: 0, probability: 0.4 }]}
+        current={[{ patient_id: 'p1', task: 'hf_12m', logit: 0, probability: 0.3 }]}
+        pinnedId="0:1"
+        busy={false}
+        onRemoveEvent={() => {}}
+        onRemoveVisit={() => {}}
+        onAddEvent={() => {}}
+        onUndo={() => {}}
+        onReset={() => {}}
+      />,
+    );
+    expect(html).toContain('Selected: lab 33762-6');
+    expect(html).toContain('Remove the whole visit (2 events)');
+    expect(html).toMatch(/data-testid="risk-change-hf_12m" class="down">−0.1000/);
+  });
+});
