@@ -23,6 +23,9 @@ commands:
              [--ref-diagnosis PREFIX] [--baseline pad|reference]                JSON lines, one result per patient
   faithfulness --model <folder> --patients <file> --truth <truth.json> --task T
              [--method eg] [--samples N] [--seed S] [--limit N]                 planted-factor precision@5, deletion, randomisation
+  import     <fhir|synthea-csv|omop|meds|timeline|auto> <file or folder> -o patients.jsonl [--coverage coverage.json]
+             [--shift-dates] [--seed S] [--model <folder>] [--codemap codemap.json] [--today YYYY-MM-DD]
+                                                                            real data -> timelines, coverage summary on stderr
 `;
 
 export class UsageError extends Error {}
@@ -44,6 +47,16 @@ function need(v: string | undefined, flag: string): string {
 
 async function main(argv: string[]): Promise<void> {
   const [cmd, ...rest] = argv;
+  // import takes positionals (format, path) and its own flags: parsed in import-cmd
+  if (cmd === 'import') {
+    const { importCommand, ImportUsageError } = await import('./import-cmd');
+    try {
+      return await importCommand(rest);
+    } catch (e) {
+      if (e instanceof ImportUsageError) throw new UsageError(e.message);
+      throw e;
+    }
+  }
   const { values } = parseArgs({
     args: rest,
     allowPositionals: false,

@@ -6,6 +6,7 @@ import { parseVocab, checkVocabAgainstConfig, type Vocab } from '../tokens/vocab
 import { parseModelCard, type ModelCard } from './card';
 import { canonicalTensorName, expectedTensors, parseConfig, type ModelConfig } from './config';
 import { parseSafetensors, type TensorData } from './safetensors';
+import { parseCodeMap, type CodeMap } from '../data/import/codemap';
 
 export interface ModelFolder {
   name: string;
@@ -16,6 +17,9 @@ export interface ModelFolder {
   card: ModelCard | null;
   /** parsed reference.json (the reference population for expected gradients), or null */
   reference: unknown | null;
+  /** optional codemap.json: how source codes map to this model's vocabulary (used by imports,
+   *  layered over the shipped map); absent = null */
+  codeMap?: CodeMap | null;
 }
 
 /** File contents as read. JSON files may be given as text or already parsed; undefined = missing,
@@ -26,6 +30,7 @@ export interface ModelFolderFiles {
   safetensors?: ArrayBuffer | Uint8Array;
   card?: unknown | null;
   reference?: unknown | null;
+  codeMap?: unknown | null;
 }
 
 export const FILE_NAMES = {
@@ -34,6 +39,7 @@ export const FILE_NAMES = {
   safetensors: 'model.safetensors',
   card: 'model-card.json',
   reference: 'reference.json',
+  codeMap: 'codemap.json',
 } as const;
 
 export class ModelFolderError extends Error {
@@ -93,7 +99,7 @@ export function assembleModelFolder(name: string, files: ModelFolderFiles, opts:
   const missing = (file: string) =>
     problems.push(opts.readProblems?.[keyOf[file]] ?? `${file}: missing (required file${opts.source ? ` in ${opts.source}` : ''})`);
   // read problems of optional files (absent = fine, unreadable = not fine)
-  for (const k of ['card', 'reference'] as const) if (opts.readProblems?.[k]) problems.push(opts.readProblems[k]!);
+  for (const k of ['card', 'reference', 'codeMap'] as const) if (opts.readProblems?.[k]) problems.push(opts.readProblems[k]!);
 
   let config: ModelConfig | null = null;
   if (files.config === undefined) missing(FILE_NAMES.config);
@@ -174,8 +180,19 @@ export function assembleModelFolder(name: string, files: ModelFolderFiles, opts:
     if (j.ok) reference = j.value;
   }
 
+  let codeMap: CodeMap | null = null;
+  if (files.codeMap !== undefined && files.codeMap !== null) {
+    const j = parseJsonFile(files.codeMap, FILE_NAMES.codeMap, problems);
+    if (j.ok)
+      try {
+        codeMap = parseCodeMap(j.value, FILE_NAMES.codeMap);
+      } catch (e) {
+        problems.push(...problemsOf(e));
+      }
+  }
+
   if (problems.length || !config || !vocab) throw new ModelFolderError(problems.length ? problems : [`${name}: invalid model folder`]);
-  return { name, config, vocab, weights, card, reference };
+  return { name, config, vocab, weights, card, reference, codeMap };
 }
 
 const folderName = (path: string) => path.replace(/[/\\]+$/, '').split(/[/\\]/).pop() || path;
@@ -231,16 +248,17 @@ export async function loadModelFromFiles(files: Iterable<File> | FileList): Prom
       readProblems[key] = `${FILE_NAMES[key]}: ${found.length} files of that name (${found.map(path).join(', ')}); pick one model folder`;
     return found.length === 1 ? found[0] : undefined;
   };
-  const f = { config: pick('config'), vocab: pick('vocab'), safetensors: pick('safetensors'), card: pick('card'), reference: pick('reference') };
+  const f = { config: pick('config'), vocab: pick('vocab'), safetensors: pick('safetensors'), card: pick('card'), reference: pick('reference'), codeMap: pick('codeMap') };
   // name: the directory holding config.json, when the browser tells us (directory picker)
   const dirs = (f.config?.webkitRelativePath ?? '').split('/').slice(0, -1);
   const name = dirs.length ? dirs[dirs.length - 1] : 'local model';
-  const [config, vocab, safetensors, card, reference] = await Promise.all([
+  const [config, vocab, safetensors, card, reference, codeMap] = await Promise.all([
     f.config?.text(),
     f.vocab?.text(),
     f.safetensors?.arrayBuffer(),
     f.card ? f.card.text() : null,
     f.reference ? f.reference.text() : null,
+    f.codeMap ? f.codeMap.text() : null,
   ]);
-  return assembleModelFolder(name, { config, vocab, safetensors, card, reference }, { source: 'the selected files', readProblems });
+  return assembleModelFolder(name, { config, vocab, safetensors, card, reference, codeMap }, { source: 'the selected files', readProblems });
 }

@@ -129,6 +129,79 @@ const CHECKS = [
     },
   },
   {
+    name: 'workbench: Explain in the page shows the CLI\'s numbers for the same seed, with progress',
+    async run({ page, fixture, expectedUi }) {
+      await selectPatient(page, fixture.patient.id);
+      await page.locator('[data-testid=task-select]').selectOption(UI_JOB.task);
+      await page.locator('[data-testid=method-select]').selectOption(UI_JOB.method);
+      await page.locator('[data-testid=samples-input]').fill(String(UI_JOB.samples));
+      await page.locator('[data-testid=seed-input]').fill(String(UI_JOB.seed));
+      await page.locator('[data-testid=explain-button]').click();
+      // the progress bar moves before the end (progressive estimate), then the job is done
+      await page.waitForFunction(() => document.querySelector('[data-testid=explain-progress]'));
+      await page.waitForFunction(() => document.querySelector('[data-testid=explain-status]')?.getAttribute('data-status') === 'done');
+      const problems = [];
+      const logit = Number(await page.locator('[data-testid=explain-logit]').textContent());
+      if (!(Math.abs(logit - expectedUi.logit) <= 1e-4)) problems.push(`logit: page ${logit}, CLI ${expectedUi.logit}`);
+      const gap = Number(await page.locator('[data-testid=explain-gap]').evaluate((e) => e.firstChild.textContent));
+      if (!(Math.abs(gap - expectedUi.gap) <= 1e-4)) problems.push(`gap: page ${gap}, CLI ${expectedUi.gap}`);
+      const done = (await page.locator('[data-testid=samples-done]').textContent()) ?? '';
+      if (!done.startsWith(`${UI_JOB.samples} / ${UI_JOB.samples}`)) problems.push(`samples done shown as ${JSON.stringify(done)}`);
+      // every part's total as the page shows it (full precision in data-value) against the CLI
+      for (const [part, v] of Object.entries(expectedUi.modality)) {
+        const el = page.locator(`[data-testid=modality-bars] [data-part="${part}"]`);
+        if (!(await el.count())) {
+          problems.push(`no bar for ${part}`);
+          continue;
+        }
+        const got = Number(await el.first().getAttribute('data-value'));
+        if (!(Math.abs(got - v) <= TOLERANCE)) problems.push(`${part}: page ${got}, CLI ${v}`);
+      }
+      if (problems.length) throw new Error(problems.join('; '));
+    },
+  },
+  {
+    name: 'workbench: export CSV has one row per event with the CLI\'s attributions',
+    async run({ page, expectedUi }) {
+      const [download] = await Promise.all([page.waitForEvent('download'), page.locator('[data-testid=export-csv]').click()]);
+      const text = readFileSync(await download.path(), 'utf8');
+      const lines = text.trim().split(/\r\n/);
+      const header = lines.findIndex((l) => l.startsWith('patient_id,'));
+      if (header < 0) throw new Error(`no header row in the CSV: ${lines.slice(0, 6).join(' | ')}`);
+      if (!lines.some((l) => l.includes(`seed ${UI_JOB.seed}`) && l.includes(`method ${UI_JOB.method}`))) throw new Error('the CSV does not state method and seed');
+      const rows = lines.slice(header + 1).map((l) => l.split(','));
+      if (rows.length !== expectedUi.events.length) throw new Error(`${rows.length} rows, the CLI has ${expectedUi.events.length} events`);
+      const byKey = new Map(expectedUi.events.map((e) => [`${e.visit}:${e.event}:${e.code}`, e.value]));
+      for (const r of rows) {
+        const v = byKey.get(`${r[1]}:${r[3]}:${r[5]}`);
+        const got = Number(r[r.length - 2]);
+        if (v === undefined || !(Math.abs(got - v) <= TOLERANCE)) throw new Error(`row ${r.join(',')}: CLI ${v}`);
+      }
+      if (!download.suggestedFilename().endsWith('.csv')) throw new Error(`file name ${download.suggestedFilename()}`);
+    },
+  },
+  {
+    name: 'workbench: no accessibility violations (axe)',
+    async run({ page }) {
+      // injected through the DevTools protocol, which the page's CSP does not govern
+      await page.evaluate(readFileSync(join(ROOT, 'node_modules/axe-core/axe.min.js'), 'utf8'));
+      const res = await page.evaluate(() => globalThis.axe.run(document, { resultTypes: ['violations'] }));
+      const v = res.violations.map((x) => `${x.id} (${x.impact}): ${x.help} — ${x.nodes.slice(0, 3).map((n) => n.target.join(' ')).join('; ')}`);
+      if (v.length) throw new Error(`${v.length} violations:\n${v.join('\n')}`);
+    },
+  },
+  {
+    name: 'workbench: compare runs all four methods and shows their rank agreement',
+    only: 'wasm', // four methods on an emulated GPU would take minutes; the engine paths are the same
+    async run({ page }) {
+      await page.locator('[data-testid=compare-button]').click();
+      await page.waitForFunction(() => ['ig', 'gxi', 'occlusion'].every((m) => document.querySelector(`[data-testid=compare-${m}]`)?.getAttribute('data-rho')));
+      const rhos = await page.$$eval('[data-testid^=compare-][data-rho]', (els) => els.map((e) => [e.getAttribute('data-testid'), Number(e.getAttribute('data-rho'))]));
+      const bad = rhos.filter(([id, r]) => id !== 'compare-eg' && !(r >= -1 && r <= 1));
+      if (bad.length || rhos.length < 3) throw new Error(`rank agreement not shown: ${JSON.stringify(rhos)}`);
+    },
+  },
+  {
     name: 'no request leaves the origin',
     async run({ origin, requests, cspViolations }) {
       // the recorder must see the worker's fetches, or this check would pass blind
@@ -143,6 +216,15 @@ const CHECKS = [
 
 /** The EG job the worker check runs and the CLI computes for comparison. */
 const EG_JOB = { task: 'hf_12m', method: 'eg', samples: 48, seed: 3 };
+/** The EG job run through the page's controls (Explain button), also computed by the CLI. */
+const UI_JOB = { task: 'hf_12m', method: 'eg', samples: 16, seed: 5 };
+
+async function selectPatient(page, id) {
+  await page.locator('[data-testid=patient-search]').fill(id);
+  const option = page.locator(`[data-testid="patient-${id}"]`);
+  await option.click();
+  await page.waitForSelector(`[data-testid=risk-card][data-patient-id="${id}"] [data-testid^=risk-]`);
+}
 
 const sameOrigin = (url, origin) => url.startsWith('data:') || url.startsWith('blob:') || new URL(url).origin === origin;
 
@@ -207,8 +289,10 @@ async function prepareFixture() {
     });
     const expected = stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((r) => r.patient_id === patient.id);
     if (!expected.length) throw new Error(`the CLI printed no prediction for ${patient.id}:\n${stdout}`);
-    const eg = await promisify(execFile)(process.execPath, [join(ROOT, 'bin/exbehrt.mjs'), 'attribute', '--model', join(DIST, model.path), '--patients', file, '--task', EG_JOB.task, '--method', EG_JOB.method, '--samples', String(EG_JOB.samples), '--seed', String(EG_JOB.seed)], { cwd: ROOT, maxBuffer: 64 << 20 });
-    return { fixture: { model, patient }, expected, expectedEg: JSON.parse(eg.stdout) };
+    const cliAttribute = (job) =>
+      promisify(execFile)(process.execPath, [join(ROOT, 'bin/exbehrt.mjs'), 'attribute', '--model', join(DIST, model.path), '--patients', file, '--task', job.task, '--method', job.method, '--samples', String(job.samples), '--seed', String(job.seed)], { cwd: ROOT, maxBuffer: 64 << 20 }).then((r) => JSON.parse(r.stdout));
+    const [expectedEg, expectedUi] = await Promise.all([cliAttribute(EG_JOB), cliAttribute(UI_JOB)]);
+    return { fixture: { model, patient }, expected, expectedEg, expectedUi };
   } catch (e) {
     throw new Error(`computing the expected risk with the CLI failed: ${e.stderr || e.message}`);
   } finally {
@@ -241,12 +325,12 @@ async function main() {
   try {
     const [prep, server] = await Promise.all([prepareFixture(), startPreview()]);
     preview = server;
-    const { fixture, expected, expectedEg } = prep;
+    const { fixture, expected, expectedEg, expectedUi } = prep;
     console.log(`browser: ${preview.origin}, model ${fixture.model.id}, patient ${fixture.patient.id}, CLI: ${expected.map((r) => `${r.task}=${r.probability.toFixed(4)}`).join(' ')}`);
     for (const run of RUNS) {
       const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_ARGS, ...run.flags], timeout: 60_000 });
       try {
-        const context = await browser.newContext();
+        const context = await browser.newContext({ acceptDownloads: true });
         const requests = [];
         const pageErrors = [];
         const cspViolations = [];
@@ -271,7 +355,7 @@ async function main() {
           }
           const t0 = Date.now();
           try {
-            await check.run({ page, run, origin: preview.origin, requests, cspViolations, pageErrors, expected, expectedEg, fixture });
+            await check.run({ page, run, origin: preview.origin, requests, cspViolations, pageErrors, expected, expectedEg, expectedUi, fixture });
             passed++;
             console.log(`  ok   ${label} (${fmtMs(Date.now() - t0)})`);
           } catch (e) {

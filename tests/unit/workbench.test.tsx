@@ -80,7 +80,7 @@ function fake() {
     engine: {
       init: async () => 'wasm' as const,
       loadModel: async (id: string) => ({ ...info, id }),
-      predict: async (modelId: string, ps: Patient[]) => {
+      predict: async (_modelId: string, ps: Patient[]) => {
         calls.push(`predict ${ps.map((p) => `${p.id}:${p.visits.flatMap((v) => v.events).length}`).join(',')}`);
         return ps.flatMap((p): PredictionRow[] => {
           const n = p.visits.flatMap((v) => v.events).length;
