@@ -4,7 +4,7 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './app/App';
 import './app/app.css';
-import { appUrl, createEngine, engineCalls, type BackendName } from './state/engine-client';
+import { appUrl, createEngine, createImporter, engineCalls, type BackendName } from './state/engine-client';
 import { createWorkbenchStore, fetchText } from './state/store';
 
 // ?backend=wasm|cpu|webgpu picks where selection starts (handy for comparing backends). Not imported
@@ -15,6 +15,7 @@ const isBackendName = (s: string | null): s is BackendName => s !== null && BACK
 const { engine } = createEngine();
 const store = createWorkbenchStore({
   engine: engineCalls(engine),
+  importer: createImporter(),
   fetchText,
   resolve: (path) => appUrl(path),
   preferredBackend: isBackendName(requested) ? requested : undefined,

@@ -167,6 +167,13 @@ const api = {
     return out;
   },
 
+  /** What an import needs from a model: its vocabulary (to report in-vocabulary coverage) and its
+   *  folder's code map, if it has one. Plain data. */
+  importContext(modelId: string): { vocab: ModelFolder['vocab']; codeMap: ModelFolder['codeMap'] | null } {
+    const { folder } = needModel(modelId);
+    return { vocab: folder.vocab, codeMap: folder.codeMap ?? null };
+  },
+
   cancel(jobId: string): boolean {
     const ctl = jobs.get(jobId);
     ctl?.abort();

@@ -21,6 +21,7 @@ import {
 import { ComparePanel } from './ComparePanel';
 import { ExplainPanel } from './ExplainPanel';
 import { ExplanationView } from './ExplanationView';
+import { ImportPanel } from './ImportPanel';
 import { ModelCard } from './ModelCard';
 import { PatientList } from './PatientList';
 import { RiskCard } from './RiskCard';
@@ -81,6 +82,9 @@ export function App({ store }: { store: WorkbenchStore }) {
             ))}
           </select>
         </div>
+        <a href="#import" className="header-link">
+          Import patients
+        </a>
         <p className="status" role="status" aria-live="polite" data-testid="status">
           {s.busy ?? (s.phase === 'ready' ? 'Ready. Everything runs in this page; no data leaves it.' : '')}
         </p>
@@ -135,6 +139,10 @@ export function App({ store }: { store: WorkbenchStore }) {
                 explanation={explanation}
                 pinnedId={pinnedId}
                 onPin={setPinnedId}
+                onRemove={(id) => {
+                  const [v, e] = id.split(':').map(Number);
+                  void s.removeEvent(v, e);
+                }}
                 exportContext={() => ({
                   modelId: s.modelId!,
                   modelName: info.card?.name ?? info.name,
@@ -162,6 +170,9 @@ export function App({ store }: { store: WorkbenchStore }) {
               <ComparePanel patient={patient} explanations={compared} busy={jobRunning} disabled={!s.task} onCompare={() => void s.compareMethods()} />
             </>
           )}
+          <div id="import">
+            <ImportPanel status={s.importStatus} onImport={(files, o) => void s.importData(files, o)} onCancel={() => void s.cancelImport()} />
+          </div>
           {info ? (
             <ModelCard info={info} />
           ) : (

@@ -1,23 +1,71 @@
-// The explanation of one patient: the attribution timeline, its summaries and the export bar.
-// (The timeline chart slots in here.)
+// The explanation of one patient: the attribution timeline (refining live while samples arrive),
+// the per-part bars, the top-codes table (the chart's text equivalent) and the export bar. Before
+// an explanation exists the timeline still shows the patient's events, in grey.
+import { useEffect, useMemo, useRef, useState } from 'react';
 import type { Patient } from '../data/schema';
 import type { Explanation } from '../state/store';
 import type { ExportContext } from './export';
 import { ExportBar } from './ExportBar';
+import { buildTimeline, modalityTotals, topCodes } from './timeline/model';
+import { ModalityBars } from './timeline/ModalityBars';
+import { Timeline } from './timeline/Timeline';
+import { TopCodesTable } from './timeline/TopCodesTable';
 
 export interface ExplanationViewProps {
   patient: Patient;
   explanation: Explanation | null;
   pinnedId: string | null;
   onPin: (id: string | null) => void;
+  /** what-if: remove an event (`${visit}:${event}`) from the patient */
+  onRemove?: (id: string) => void;
   exportContext: () => ExportContext;
 }
 
-export function ExplanationView({ patient, explanation, exportContext }: ExplanationViewProps) {
+/** The width of an element, following resizes (the chart draws in pixels). */
+function useWidth(fallback: number) {
+  const ref = useRef<HTMLDivElement>(null);
+  const [width, setWidth] = useState(fallback);
+  useEffect(() => {
+    const el = ref.current;
+    if (!el || typeof ResizeObserver === 'undefined') return;
+    const ro = new ResizeObserver(([e]) => setWidth(Math.max(480, Math.floor(e.contentRect.width))));
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, []);
+  return { ref, width };
+}
+
+export function ExplanationView({ patient, explanation, pinnedId, onPin, onRemove, exportContext }: ExplanationViewProps) {
   const r = explanation?.result ?? null;
+  const model = useMemo(() => buildTimeline(patient, r), [patient, r]);
+  const parts = useMemo(() => (r ? modalityTotals(r) : []), [r]);
+  const codes = useMemo(() => (r ? topCodes(r, patient, 15) : []), [r, patient]);
+  const { ref, width } = useWidth(960);
   return (
-    <section className="card" aria-label="Attribution timeline" data-testid="timeline-card">
-      {r && <ExportBar patient={patient} result={r} context={exportContext} chart={() => document.querySelector<SVGSVGElement>('[data-testid=timeline] svg')} />}
+    <section className="card explanation-view" aria-labelledby="timeline-heading" data-testid="timeline-card">
+      <div className="card-head">
+        <h2 id="timeline-heading">Attribution timeline</h2>
+        {r && <ExportBar patient={patient} result={r} context={exportContext} chart={() => document.querySelector<SVGSVGElement>('[data-testid=timeline] svg.timeline-svg, [data-testid=timeline] svg')} />}
+      </div>
+      <p className="muted small">
+        {r
+          ? `Each mark is an event, coloured by how much it raises (red) or lowers (blue) the ${r.task} logit relative to the reference population. Bars above the axis sum each visit. Hover for details, click or press Enter to pin; wheel, drag or the arrow keys zoom and pan; brush the strip below to focus a period.`
+          : 'Run an explanation to colour the events by their contribution. Until then the timeline shows the events only.'}
+      </p>
+      <div ref={ref} className="timeline-host" data-testid="timeline">
+        <Timeline model={model} width={width} pinnedId={pinnedId} onPin={onPin} onMarkContextAction={onRemove} />
+      </div>
+      {r && (
+        <div className="summaries">
+          <div>
+            <h3>Contribution per part</h3>
+            <ModalityBars rows={parts} width={Math.min(460, width)} />
+          </div>
+          <div className="summaries-codes">
+            <TopCodesTable rows={codes} />
+          </div>
+        </div>
+      )}
     </section>
   );
 }

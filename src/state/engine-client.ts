@@ -2,6 +2,8 @@
 // the store, which holds one Engine.
 import { proxy, wrap, type Remote } from 'comlink';
 import type { EngineApi } from '../../workers/engine.worker';
+import type { ImportApi, ImportJob, ImportOutcome } from '../../workers/import.worker';
+export type { ImportJob, ImportOutcome };
 
 export type { AttributeJob, AttributeOutcome, BackendName, LoadedModelInfo, ModelSummary, PredictionRow, ReferenceRisks } from '../../workers/engine.worker';
 
@@ -27,6 +29,7 @@ export function engineCalls(engine: Engine): EngineCalls {
     attribute: (jobId, modelId, job, onProgress) => engine.attribute(jobId, modelId, job, onProgress ? proxy(onProgress) : undefined),
     referenceRisks: (...a) => engine.referenceRisks(...a),
     cancel: (...a) => engine.cancel(...a),
+    importContext: (...a) => engine.importContext(...a),
     loseDevice: () => engine.loseDevice(),
     backend: () => engine.backend(),
   };
@@ -41,4 +44,20 @@ export function createEngine(): EngineHandle {
  *  app's base, so the worker fetches the same thing the page would. */
 export function appUrl(path: string, base = import.meta.env.BASE_URL, location = globalThis.location.href): string {
   return new URL(path, new URL(base, location)).href;
+}
+
+/** The import worker (files -> de-identified timelines), created on first use. */
+export type Importer = Remote<ImportApi>;
+export type ImporterCalls = {
+  importFiles: (jobId: string, job: ImportJob, onProgress?: (phase: string, done: number, total: number) => void) => Promise<ImportOutcome>;
+  cancel: (jobId: string) => Promise<boolean>;
+};
+
+export function createImporter(): ImporterCalls {
+  let importer: Importer | null = null;
+  const get = () => (importer ??= wrap<ImportApi>(new Worker(new URL('../../workers/import.worker.ts', import.meta.url), { type: 'module', name: 'exbehrt-import' })));
+  return {
+    importFiles: (jobId, job, onProgress) => get().importFiles(jobId, job, onProgress ? proxy(onProgress) : undefined),
+    cancel: (jobId) => get().cancel(jobId),
+  };
 }

@@ -6,7 +6,9 @@ import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { ReferenceFilter } from '../attribution/reference';
 import type { AttributionResult, Method } from '../attribution/types';
 import { parsePatientsText, type ClinicalEvent, type Patient } from '../data/schema';
-import type { AttributeOutcome, BackendName, EngineCalls, LoadedModelInfo, PredictionRow, ReferenceRisks } from './engine-client';
+import type { AttributeOutcome, BackendName, EngineCalls, ImporterCalls, ImportJob, LoadedModelInfo, PredictionRow, ReferenceRisks } from './engine-client';
+import type { CoverageReport } from '../data/import/pipeline';
+import type { ImportFormat } from '../data/import';
 
 export const ModelIndexSchema = z.array(z.object({ id: z.string().min(1), path: z.string().min(1) })).min(1, 'lists no models');
 export type ModelEntry = z.infer<typeof ModelIndexSchema>[number];
@@ -15,7 +17,9 @@ export type ModelEntry = z.infer<typeof ModelIndexSchema>[number];
 export const ASSETS = { modelIndex: 'models/index.json', cohort: 'cohort/patients.jsonl' } as const;
 
 export interface WorkbenchDeps {
-  engine: Pick<EngineCalls, 'init' | 'loadModel' | 'predict'> & Partial<Pick<EngineCalls, 'attribute' | 'cancel' | 'referenceRisks'>>;
+  engine: Pick<EngineCalls, 'init' | 'loadModel' | 'predict'> & Partial<Pick<EngineCalls, 'attribute' | 'cancel' | 'referenceRisks' | 'importContext'>>;
+  /** the import worker (files -> timelines); absent where importing is not offered */
+  importer?: ImporterCalls;
   /** GET a text file served with the app; rejects on HTTP errors */
   fetchText: (url: string) => Promise<string>;
   /** absolute URL of an app-relative path (the worker needs absolute URLs) */
@@ -52,6 +56,21 @@ export interface Explanation {
   error?: string;
   startedAt: number;
   finishedAt?: number;
+}
+
+/** An import of the user's files: progress while it runs, then the coverage report. */
+export interface ImportStatus {
+  jobId: string;
+  status: 'running' | 'done' | 'cancelled' | 'error';
+  fileNames: string[];
+  phase: string;
+  done: number;
+  total: number;
+  format?: ImportFormat;
+  coverage?: CoverageReport;
+  /** ids of the imported patients (pseudonyms) */
+  patientIds?: string[];
+  error?: string;
 }
 
 /** One what-if step: the patient after the edit, and what was done, in words. */
@@ -92,6 +111,8 @@ export interface WorkbenchState {
   runningKey: string | null;
   /** what-if revisions per patient id (empty: the patient as loaded) */
   revisions: Record<string, Revision[]>;
+  /** the last import, if any */
+  importStatus: ImportStatus | null;
 
   start(): Promise<void>;
   selectModel(id: string): Promise<void>;
@@ -112,6 +133,10 @@ export interface WorkbenchState {
   addEvent(date: string, event: ClinicalEvent): Promise<void>;
   undo(): Promise<void>;
   resetEdits(): Promise<void>;
+  /** import files (FHIR, Synthea CSV, OMOP, MEDS, timelines) in the import worker; the patients
+   *  join the list (same id: replaced) and the first is selected. Nothing is added on failure. */
+  importData(files: ImportJob['files'], opts?: { format?: ImportFormat; shiftDates?: boolean }): Promise<void>;
+  cancelImport(): Promise<void>;
 }
 
 export type WorkbenchStore = StoreApi<WorkbenchState>;
@@ -279,6 +304,7 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
     explanations: {},
     runningKey: null,
     revisions: {},
+    importStatus: null,
 
     async start() {
       set({ phase: 'starting', busy: 'Starting the engine…', error: null });
@@ -442,6 +468,68 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
       const hadExplanation = !!selectedExplanation(get());
       set((s) => ({ revisions: { ...s.revisions, [patientId]: s.revisions[patientId].slice(0, -1) } }));
       await afterEdit(hadExplanation);
+    },
+
+    async importData(files, opts = {}) {
+      const importer = deps.importer;
+      if (!importer) {
+        set({ error: 'Importing is not available here' });
+        return;
+      }
+      if (get().importStatus?.status === 'running') await get().cancelImport();
+      const jobId = `import-${++jobCounter}`;
+      const fileNames = files.map((f) => f.path || f.file.name);
+      set({ importStatus: { jobId, status: 'running', fileNames, phase: 'reading', done: 0, total: 1 } });
+      const patch = (p: Partial<ImportStatus>) => set((s) => (s.importStatus?.jobId === jobId ? { importStatus: { ...s.importStatus, ...p } } : {}));
+      try {
+        const { modelId } = get();
+        const ctx = modelId && deps.engine.importContext ? await deps.engine.importContext(modelId) : null;
+        const out = await importer.importFiles(
+          jobId,
+          { files, format: opts.format, shiftDates: opts.shiftDates, vocab: ctx?.vocab, codeMap: ctx?.codeMap ?? undefined },
+          (phase, done, total) => patch({ phase, done, total }),
+        );
+        if (!out.patients.length) {
+          patch({ status: 'done', format: out.format, coverage: out.coverage, patientIds: [] });
+          set({ error: `${fileNames.join(', ')}: no patient with dated coded events was found (see the coverage report)` });
+          return;
+        }
+        const ids = new Set(out.patients.map((p) => p.id));
+        set((s) => ({
+          patients: [...out.patients, ...s.patients.filter((p) => !ids.has(p.id))],
+          revisions: Object.fromEntries(Object.entries(s.revisions).filter(([id]) => !ids.has(id))),
+          predictions: Object.fromEntries(Object.entries(s.predictions).filter(([k]) => !ids.has(k.split('\u0000')[1]))),
+          explanations: Object.fromEntries(Object.entries(s.explanations).filter(([, e]) => !ids.has(e.patientId))),
+          error: null,
+        }));
+        patch({ status: 'done', format: out.format, coverage: out.coverage, patientIds: [...ids] });
+        await get().selectPatient(out.patients[0].id);
+        // the risk column for the new patients
+        const mid = get().modelId;
+        if (mid && get().cohortRisks[mid]) {
+          try {
+            const rows = await deps.engine.predict(mid, out.patients);
+            set((s) => {
+              const byPatient = { ...s.cohortRisks[mid] };
+              for (const r of rows) byPatient[r.patient_id] = { ...byPatient[r.patient_id], [r.task]: r.probability };
+              return { cohortRisks: { ...s.cohortRisks, [mid]: byPatient } };
+            });
+          } catch (e) {
+            set({ error: `Predicting the imported patients failed: ${message(e)}` });
+          }
+        }
+      } catch (e) {
+        const cancelled = /cancelled/.test(message(e)) && get().importStatus?.jobId === jobId && get().importStatus?.status === 'cancelled';
+        patch(cancelled ? {} : { status: 'error', error: message(e) });
+        if (!cancelled) set({ error: `Import of ${fileNames.join(', ')} failed: ${message(e)}` });
+      }
+    },
+
+    async cancelImport() {
+      const st = get().importStatus;
+      if (!st || st.status !== 'running') return;
+      set({ importStatus: { ...st, status: 'cancelled' } });
+      await deps.importer?.cancel(st.jobId);
     },
 
     async resetEdits() {

@@ -9,7 +9,7 @@
 // Env: CHROMIUM_PATH (default /usr/bin/chromium), CI=true (a missing Chromium fails instead of
 // skipping), BROWSER_TIMEOUT_MS (per wait, default 120000), BROWSER_RUNS=webgpu,wasm (a subset).
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -199,6 +199,33 @@ const CHECKS = [
       const rhos = await page.$$eval('[data-testid^=compare-][data-rho]', (els) => els.map((e) => [e.getAttribute('data-testid'), Number(e.getAttribute('data-rho'))]));
       const bad = rhos.filter(([id, r]) => id !== 'compare-eg' && !(r >= -1 && r <= 1));
       if (bad.length || rhos.length < 3) throw new Error(`rank agreement not shown: ${JSON.stringify(rhos)}`);
+    },
+  },
+  {
+    name: 'import: FHIR bundles dropped in become de-identified patients with a coverage report, and get a risk',
+    only: 'wasm',
+    async run({ page }) {
+      const dir = join(ROOT, '../shared/ehr-samples/synthea-fhir-r4');
+      if (!existsSync(dir)) {
+        if (CI) throw new Error(`${dir} is missing; CI=true requires ../shared`);
+        console.log(`       skipped: ${dir} is missing`);
+        return;
+      }
+      const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort().slice(0, 3).map((f) => join(dir, f));
+      const names = files.map((f) => JSON.parse(readFileSync(f, 'utf8')).entry.find((e) => e.resource.resourceType === 'Patient').resource.name?.[0]?.family).filter(Boolean);
+      await page.locator('[data-testid=import-files]').setInputFiles(files);
+      await page.waitForFunction(() => ['done', 'error'].includes(document.querySelector('[data-testid=import-status]')?.getAttribute('data-status')));
+      const status = await page.locator('[data-testid=import-status]').getAttribute('data-status');
+      if (status !== 'done') throw new Error(`import ended ${status}: ${await page.locator('[data-testid=import-status]').textContent()}`);
+      const n = Number(await page.locator('[data-testid=coverage-patients]').textContent());
+      if (n !== files.length) throw new Error(`coverage says ${n} patients for ${files.length} bundles`);
+      // the first imported patient is selected and predicted
+      const pid = await page.locator('[data-testid=risk-card]').getAttribute('data-patient-id');
+      if (!/^P[0-9a-f]{16}$/.test(pid ?? '')) throw new Error(`selected patient id ${pid} is not a pseudonym`);
+      await page.waitForSelector(`[data-testid=risk-card][data-patient-id="${pid}"] [data-testid^=risk-]`);
+      const body = (await page.textContent('body')) ?? '';
+      const leaked = names.filter((nm) => body.includes(nm));
+      if (leaked.length) throw new Error(`patient names reached the page: ${leaked.join(', ')}`);
     },
   },
   {

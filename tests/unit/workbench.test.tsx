@@ -319,3 +319,66 @@ describe('panels render (server-side, no DOM)', () => {
     expect(html).toMatch(/data-testid="risk-change-hf_12m" class="down">−0.1000/);
   });
 });
+
+describe('import through the store', () => {
+  const imported: Patient = { ...patient, id: 'P0123456789abcdef' };
+  const coverage = { format: 'fhir', patients: 1 } as unknown as import('../../src/data/import/pipeline').CoverageReport;
+
+  it('adds the imported patients on top, selects the first, predicts it, and keeps the report', async () => {
+    const f = fake();
+    const progress: string[] = [];
+    const store = createWorkbenchStore({
+      ...f.deps,
+      engine: { ...f.deps.engine, importContext: async () => ({ vocab: null as never, codeMap: null }) },
+      importer: {
+        importFiles: async (_id, job, onProgress) => {
+          progress.push(job.files.map((x) => x.path).join(','));
+          onProgress?.('parsing', 1, 2);
+          return { format: 'fhir', patients: [imported], coverage };
+        },
+        cancel: async () => true,
+      },
+    });
+    await store.getState().start();
+    await store.getState().importData([{ file: new File(['{}'], 'a.json'), path: 'dir/a.json' }]);
+    const s = store.getState();
+    expect(progress).toEqual(['dir/a.json']);
+    expect(s.patients.map((p) => p.id)).toEqual(['P0123456789abcdef', 'p1', 'p2']);
+    expect(s.patientId).toBe('P0123456789abcdef');
+    expect(selectedPrediction(s)).not.toBeNull();
+    expect(s.importStatus).toMatchObject({ status: 'done', format: 'fhir', patientIds: ['P0123456789abcdef'], fileNames: ['dir/a.json'] });
+  });
+
+  it('a failed import adds nothing and says which files failed and why', async () => {
+    const f = fake();
+    const store = createWorkbenchStore({
+      ...f.deps,
+      importer: { importFiles: async () => Promise.reject(new Error('a.json: Bundle entry 3 (Observation/x): field subject: missing')), cancel: async () => true },
+    });
+    await store.getState().start();
+    await store.getState().importData([{ file: new File(['{}'], 'a.json'), path: 'a.json' }]);
+    expect(store.getState().patients).toHaveLength(2);
+    expect(store.getState().importStatus?.status).toBe('error');
+    expect(store.getState().error).toBe('Import of a.json failed: a.json: Bundle entry 3 (Observation/x): field subject: missing');
+  });
+
+  it('a cancelled import adds nothing', async () => {
+    const f = fake();
+    let release: (() => void) | null = null;
+    const store = createWorkbenchStore({
+      ...f.deps,
+      importer: {
+        importFiles: () => new Promise((_, reject) => (release = () => reject(new Error('cancelled')))),
+        cancel: async () => (release?.(), true),
+      },
+    });
+    await store.getState().start();
+    const job = store.getState().importData([{ file: new File(['x'], 'big.ndjson'), path: 'big.ndjson' }]);
+    await new Promise((r) => setTimeout(r, 1));
+    await store.getState().cancelImport();
+    await job;
+    expect(store.getState().importStatus?.status).toBe('cancelled');
+    expect(store.getState().patients).toHaveLength(2);
+    expect(store.getState().error).toBeNull();
+  });
+});
