@@ -22,7 +22,7 @@ export const LANES: readonly LaneSpec[] = [
   { id: 'medication', label: 'Medications', modalities: ['medication'] },
   { id: 'lab', label: 'Labs', modalities: ['lab'] },
   { id: 'vital', label: 'Vitals', modalities: ['vital'] },
-  { id: 'other', label: 'Smoking, other', modalities: ['smoking', 'characteristic'] },
+  { id: 'other', label: 'Other', modalities: ['smoking', 'characteristic'] },
 ];
 
 const LANE_OF: Record<Modality, LaneId> = {
@@ -133,17 +133,30 @@ export interface TimelineModel {
 
 const dayMs = (date: string) => Date.parse(date + 'T00:00:00Z');
 
-export function buildTimeline(patient: Patient, result: AttributionResult | null): TimelineModel {
-  // a result for another patient must not colour this one (a stale batch after a switch)
-  const r = result && result.patientId === patient.id ? result : null;
-  const byEvent = new Map<string, { value: number; stderr: number }>();
-  if (r) for (const e of r.events) if (e.event >= 0) byEvent.set(`${e.visit}:${e.event}`, { value: e.value, stderr: e.stderr });
+/** Everything about a patient's timeline that does not depend on attributions. Built once per
+ *  patient object (patients are treated as immutable: a what-if edit makes a new object), so a
+ *  progressive result only costs the attribution pass. */
+interface Skeleton {
+  structureKey: string;
+  marks: TimelineMark[];
+  markIndex: ReadonlyMap<string, number>;
+  /** [visit][event] -> mark index */
+  eventMark: number[][];
+  visits: TimelineVisit[];
+  lanes: TimelineLane[];
+  laneOrder: Record<LaneId, number[]>;
+  timeExtent: [number, number];
+}
 
+const skeletons = new WeakMap<Patient, Skeleton>();
+
+function skeletonOf(patient: Patient): Skeleton {
+  const cached = skeletons.get(patient);
+  if (cached) return cached;
   const marks: TimelineMark[] = [];
   const visits: TimelineVisit[] = [];
+  const eventMark: number[][] = [];
   const laneCounts = Object.fromEntries(LANES.map((l) => [l.id, { count: 0, max: 0 }])) as Record<LaneId, { count: number; max: number }>;
-  let markMax = 0;
-  let visitMax = 0;
   let t0 = Infinity;
   let t1 = -Infinity;
   patient.visits.forEach((v, vi) => {
@@ -158,6 +171,7 @@ export function buildTimeline(patient: Patient, result: AttributionResult | null
       list.push(ei);
     });
     const markIds: string[] = [];
+    const toMark: number[] = [];
     for (const lane of LANES) {
       const list = perLane.get(lane.id);
       if (!list) continue;
@@ -167,9 +181,8 @@ export function buildTimeline(patient: Patient, result: AttributionResult | null
       list.forEach((ei, stack) => {
         const ev = v.events[ei];
         const id = `${vi}:${ei}`;
-        const a = byEvent.get(id);
-        if (a) markMax = Math.max(markMax, Math.abs(a.value));
         markIds.push(id);
+        toMark[ei] = marks.length;
         marks.push({
           id,
           visit: vi,
@@ -182,23 +195,61 @@ export function buildTimeline(patient: Patient, result: AttributionResult | null
           description: describeCode(ev.modality, ev.code),
           value: ev.value,
           unit: ev.unit ?? (ev.value !== undefined ? unitOf(ev.modality, ev.code) : undefined),
-          attribution: a ? a.value : null,
-          stderr: a ? a.stderr : null,
+          attribution: null,
+          stderr: null,
           stack,
           stackSize: list.length,
         });
       });
     }
-    const contribution = r ? (r.visit[vi] ?? null) : null;
-    if (contribution !== null) visitMax = Math.max(visitMax, Math.abs(contribution));
-    visits.push({ index: vi, date: v.date, time, contribution, eventCount: v.events.length, markIds });
+    eventMark.push(toMark);
+    visits.push({ index: vi, date: v.date, time, contribution: null, eventCount: v.events.length, markIds });
   });
-
-  const markIndex = new Map(marks.map((m, i) => [m.id, i]));
   const laneOrder = Object.fromEntries(LANES.map((l) => [l.id, [] as number[]])) as Record<LaneId, number[]>;
   marks.forEach((m, i) => laneOrder[m.lane].push(i));
   for (const lane of LANES) {
     laneOrder[lane.id].sort((a, b) => marks[a].time - marks[b].time || marks[a].visit - marks[b].visit || marks[a].stack - marks[b].stack);
+  }
+  const skeleton: Skeleton = {
+    // includes every visit's date and per-lane counts, so a what-if edit that removes or moves an event changes it
+    structureKey: `${patient.id}|${marks.length}|${patient.visits.map((v, vi) => `${v.date}/${visits[vi].markIds.length}`).join(',')}`,
+    marks,
+    markIndex: new Map(marks.map((m, i) => [m.id, i])),
+    eventMark,
+    visits,
+    lanes: LANES.map((l) => ({ ...l, markCount: laneCounts[l.id].count, maxStack: laneCounts[l.id].max })),
+    laneOrder,
+    timeExtent: visits.length ? [t0, t1] : [0, 0],
+  };
+  skeletons.set(patient, skeleton);
+  return skeleton;
+}
+
+export function buildTimeline(patient: Patient, result: AttributionResult | null): TimelineModel {
+  const sk = skeletonOf(patient);
+  // a result for another patient must not colour this one (a stale batch after a switch)
+  const r = result && result.patientId === patient.id ? result : null;
+  let marks = sk.marks;
+  let visits = sk.visits;
+  let markMax = 0;
+  let visitMax = 0;
+  if (r) {
+    const value = new Float64Array(marks.length).fill(NaN);
+    const stderr = new Float64Array(marks.length);
+    for (const e of r.events) {
+      const i = e.event >= 0 ? sk.eventMark[e.visit]?.[e.event] : undefined;
+      if (i === undefined) continue;
+      value[i] = e.value;
+      stderr[i] = e.stderr;
+      markMax = Math.max(markMax, Math.abs(e.value));
+    }
+    marks = marks.map((m, i) => (Number.isNaN(value[i]) ? m : { ...m, attribution: value[i], stderr: stderr[i] }));
+    visits = visits.map((v) => {
+      const contribution = r.visit[v.index];
+      if (contribution === undefined) return v;
+      visitMax = Math.max(visitMax, Math.abs(contribution));
+      return { ...v, contribution };
+    });
   }
 
   let staticMax = 0;
@@ -211,14 +262,14 @@ export function buildTimeline(patient: Patient, result: AttributionResult | null
 
   return {
     patientId: patient.id,
-    structureKey: `${patient.id}|${patient.visits.length}|${marks.length}|${t0}|${t1}|${visits.map((v) => v.markIds.length).join(',')}`,
+    structureKey: sk.structureKey,
     marks,
-    markIndex,
+    markIndex: sk.markIndex,
     visits,
-    lanes: LANES.map((l) => ({ ...l, markCount: laneCounts[l.id].count, maxStack: laneCounts[l.id].max })),
-    laneOrder,
+    lanes: sk.lanes,
+    laneOrder: sk.laneOrder,
     staticParts,
-    timeExtent: visits.length ? [t0, t1] : [0, 0],
+    timeExtent: sk.timeExtent,
     markMax,
     visitMax,
     staticMax,
@@ -244,14 +295,28 @@ export const NO_ATTRIBUTION_COLOUR = '#8c959f';
 
 /** A colour-blind-safe diverging scale (ColorBrewer RdBu, reversed so that risk-raising is red)
  *  centred at zero over the symmetric domain ±domainMax; values beyond the domain clamp. With a
- *  zero (or invalid) domain everything maps to the neutral centre instead of dividing by zero. */
-export function attributionColour(domainMax: number): (value: number | null) => string {
+ *  zero (or invalid) domain everything maps to the neutral centre instead of dividing by zero.
+ *  stepsPerSide > 0 quantises to that many classes on each side of a neutral centre class. */
+export function attributionColour(domainMax: number, stepsPerSide = 0): (value: number | null) => string {
   const max = Number.isFinite(domainMax) && domainMax > 0 ? domainMax : 0;
   return (value) => {
     if (value === null || !Number.isFinite(value)) return NO_ATTRIBUTION_COLOUR;
-    const s = max > 0 ? Math.max(-1, Math.min(1, value / max)) : 0;
+    let s = max > 0 ? Math.max(-1, Math.min(1, value / max)) : 0;
+    if (stepsPerSide > 0) s = Math.round(s * stepsPerSide) / stepsPerSide;
     return interpolateRdBu(0.5 - s / 2);
   };
+}
+
+/** The smallest 1, 2, 2.5 or 5 × 10^k at or above x (0 for x <= 0). The chart's colour domains are
+ *  rounded up to these, so that a progressive result whose maximum drifts a little does not
+ *  recolour every mark on every batch. */
+export function niceDomain(x: number): number {
+  if (!(x > 0) || !Number.isFinite(x)) return 0;
+  const e = 10 ** Math.floor(Math.log10(x));
+  const m = x / e;
+  // a little tolerance: 2.0000000001 (float noise) stays 2
+  const step = [1, 2, 2.5, 5, 10].find((t) => m <= t * (1 + 1e-9)) ?? 10;
+  return step * e;
 }
 
 // ---- text ---------------------------------------------------------------------------------------

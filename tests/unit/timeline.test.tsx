@@ -1,0 +1,307 @@
+// The attribution timeline: the pure view model (marks, lanes, colour, summaries) and the static
+// frame of the chart and summaries rendered to HTML in Node (the d3 parts run in layout effects,
+// which server rendering skips; the browser checks cover them).
+import { renderToStaticMarkup } from 'react-dom/server';
+import { describe, expect, it } from 'vitest';
+import type { AttributionResult, EventAttribution } from '../../src/attribution/types';
+import type { Patient } from '../../src/data/schema';
+import { ModalityBars } from '../../src/app/timeline/ModalityBars';
+import {
+  attributionColour,
+  buildTimeline,
+  describeMark,
+  formatAttribution,
+  LANES,
+  modalityTotals,
+  niceDomain,
+  NO_ATTRIBUTION_COLOUR,
+  topCodes,
+} from '../../src/app/timeline/model';
+import { stressPatient, stressResult } from '../../src/app/timeline/stress';
+import { Timeline } from '../../src/app/timeline/Timeline';
+import { TopCodesTable } from '../../src/app/timeline/TopCodesTable';
+
+const patient: Patient = {
+  id: 'p1',
+  sex: 'F',
+  birthDate: '1950-06-01',
+  visits: [
+    {
+      date: '2019-03-04',
+      events: [
+        { modality: 'diagnosis', code: 'I10' },
+        { modality: 'lab', code: '2160-0', value: 1.4, unit: 'mg/dL' },
+        { modality: 'diagnosis', code: 'E11.9' },
+        { modality: 'smoking', code: 'SMOKING:current' },
+      ],
+    },
+    // no diagnosis: its medication sits on a placeholder slot (event -1)
+    { date: '2020-01-15', events: [{ modality: 'medication', code: 'A10BA02' }] },
+    { date: '2021-07-01', events: [{ modality: 'diagnosis', code: 'I10' }, { modality: 'vital', code: '8480-6', value: 150 }] },
+  ],
+};
+
+function ev(visit: number, event: number, part: string, modality: string, code: string, value: number, stderr: number, t: number): EventAttribution {
+  return { visit, event, part, row: 0, t, modality, code, value, stderr };
+}
+
+/** A hand-made result for `patient` (numbers chosen, not computed by a model). */
+function resultFor(p: Patient): AttributionResult {
+  const events = [
+    ev(0, 0, 'diagnosis', 'diagnosis', 'I10', 0.231, 0.012, 1),
+    ev(0, 2, 'diagnosis', 'diagnosis', 'E11.9', -0.05, 0.01, 2),
+    ev(0, 1, 'lab', 'lab', '2160-0', 0.1, 0.02, 1),
+    ev(0, 3, 'smoking', 'smoking', 'SMOKING:current', 0.04, 0.005, 1),
+    ev(1, -1, 'diagnosis', 'diagnosis', '[no diagnosis]', -0.02, 0.003, 4),
+    ev(1, 0, 'medication', 'medication', 'A10BA02', -0.3, 0.03, 4),
+    ev(2, 0, 'diagnosis', 'diagnosis', 'I10', 0.1, 0.01, 6),
+    // vital 8480-6 is not in the model's input: no entry
+  ];
+  const code: Record<string, number> = {};
+  for (const e of events) code[`${e.modality}:${e.code}`] = (code[`${e.modality}:${e.code}`] ?? 0) + e.value;
+  return {
+    method: 'eg',
+    task: 'hf_12m',
+    patientId: p.id,
+    logit: 0.4,
+    referenceLogit: -1,
+    samplesDone: 32,
+    samplesTotal: 128,
+    token: {},
+    tokenStderr: {},
+    visit: { [-1]: 0.01, 0: 0.35, 1: -0.33, 2: 0.12 },
+    modality: { diagnosis: 0.27, lab: 0.1, smoking: 0.04, medication: -0.3, age: 0.5, segment: -0.01, position: 0.02, static: 0.03 },
+    code,
+    events,
+    gap: 0,
+    stderr: 0.01,
+    truncatedVisits: 0,
+    done: false,
+    cancelled: false,
+  };
+}
+
+describe('buildTimeline', () => {
+  const result = resultFor(patient);
+  const model = buildTimeline(patient, result);
+
+  it('makes one mark per event (placeholders are not marks), with id, lane, description, value and unit', () => {
+    expect(model.marks).toHaveLength(7);
+    expect(model.marks.map((m) => m.id).sort()).toEqual(['0:0', '0:1', '0:2', '0:3', '1:0', '2:0', '2:1']);
+    const hyper = model.marks[model.markIndex.get('0:0')!];
+    expect(hyper).toMatchObject({ visit: 0, event: 0, date: '2019-03-04', lane: 'diagnosis', modality: 'diagnosis', code: 'I10', description: 'Essential (primary) hypertension', attribution: 0.231, stderr: 0.012 });
+    const lab = model.marks[model.markIndex.get('0:1')!];
+    expect(lab).toMatchObject({ lane: 'lab', value: 1.4, unit: 'mg/dL', attribution: 0.1 });
+    expect(model.marks[model.markIndex.get('0:3')!].lane).toBe('other');
+    // a value without a unit in the record takes the catalogue's unit
+    expect(model.marks[model.markIndex.get('2:1')!]).toMatchObject({ lane: 'vital', unit: 'mm[Hg]', attribution: null, stderr: null });
+  });
+
+  it('stacks the marks of one visit in one lane, and orders lanes for keyboard navigation by time', () => {
+    const dx = ['0:0', '0:2'].map((id) => model.marks[model.markIndex.get(id)!]);
+    expect(dx.map((m) => [m.stack, m.stackSize])).toEqual([
+      [0, 2],
+      [1, 2],
+    ]);
+    expect(model.laneOrder.diagnosis.map((i) => model.marks[i].id)).toEqual(['0:0', '0:2', '2:0']);
+    expect(model.lanes.map((l) => l.id)).toEqual(['diagnosis', 'procedure', 'medication', 'lab', 'vital', 'other']);
+    expect(model.lanes.find((l) => l.id === 'diagnosis')).toMatchObject({ markCount: 3, maxStack: 2 });
+    expect(model.lanes.find((l) => l.id === 'procedure')?.markCount).toBe(0);
+  });
+
+  it('takes visit contributions from result.visit (the placeholder is in there) and the static strip from result.modality', () => {
+    expect(model.visits.map((v) => [v.index, v.contribution, v.eventCount])).toEqual([
+      [0, 0.35, 4],
+      [1, -0.33, 1],
+      [2, 0.12, 2],
+    ]);
+    expect(model.staticParts.map((p) => [p.part, p.attribution])).toEqual([
+      ['age', 0.5],
+      ['segment', -0.01],
+      ['position', 0.02],
+      ['static', 0.03],
+    ]);
+    expect(model.markMax).toBeCloseTo(0.3);
+    expect(model.visitMax).toBeCloseTo(0.35);
+    expect(model.timeExtent).toEqual([Date.parse('2019-03-04T00:00:00Z'), Date.parse('2021-07-01T00:00:00Z')]);
+  });
+
+  it('without a result (or with a stale one for another patient) has no attributions', () => {
+    for (const m of [buildTimeline(patient, null), buildTimeline(patient, { ...result, patientId: 'other' })]) {
+      expect(m.result).toBeNull();
+      expect(m.marks.every((x) => x.attribution === null && x.stderr === null)).toBe(true);
+      expect(m.visits.every((v) => v.contribution === null)).toBe(true);
+      expect(m.markMax).toBe(0);
+    }
+  });
+
+  it('keeps the structure key across progressive results and changes it with the events', () => {
+    expect(buildTimeline(patient, null).structureKey).toBe(model.structureKey);
+    const edited: Patient = { ...patient, visits: [patient.visits[0], patient.visits[1], { ...patient.visits[2], events: patient.visits[2].events.slice(0, 1) }] };
+    expect(buildTimeline(edited, null).structureKey).not.toBe(model.structureKey);
+  });
+
+  it('describes a mark in one sentence for screen readers', () => {
+    expect(describeMark(model.marks[model.markIndex.get('0:0')!], true)).toBe('2019-03-04, diagnosis I10 Essential (primary) hypertension, attribution +0.231 ± 0.012');
+    expect(describeMark(model.marks[model.markIndex.get('0:1')!], true)).toMatch(/^2019-03-04, lab 2160-0 Creatinine .*, 1\.4 mg\/dL, attribution \+0\.100 ± 0\.020$/);
+    expect(describeMark(model.marks[model.markIndex.get('2:1')!], true)).toMatch(/not in the model input$/);
+    expect(describeMark(buildTimeline(patient, null).marks[0], false)).toMatch(/no attribution yet$/);
+  });
+});
+
+describe('attributionColour', () => {
+  const rgb = (s: string) => s.match(/\d+/g)!.map(Number);
+  it('is centred at zero: zero is the pale centre, positive is warm (red), negative is cool (blue)', () => {
+    const c = attributionColour(0.5);
+    const [r0, g0, b0] = rgb(c(0));
+    expect(Math.min(r0, g0, b0)).toBeGreaterThan(220);
+    const [rp, , bp] = rgb(c(0.4));
+    const [rn, , bn] = rgb(c(-0.4));
+    expect(rp).toBeGreaterThan(bp);
+    expect(bn).toBeGreaterThan(rn);
+    // symmetric: ±x are equally far from the centre, and beyond the domain clamps
+    expect(c(0.5)).toBe(c(5));
+    expect(c(-0.5)).toBe(c(-5));
+  });
+  it('is robust to an all-zero or invalid domain, and greys out missing attributions', () => {
+    for (const max of [0, NaN, -1, Infinity]) {
+      const c = attributionColour(max);
+      expect(c(0)).toBe(attributionColour(1)(0));
+      expect(c(0.3)).toMatch(/^rgb/);
+    }
+    expect(attributionColour(1)(null)).toBe(NO_ATTRIBUTION_COLOUR);
+    expect(attributionColour(1)(NaN)).toBe(NO_ATTRIBUTION_COLOUR);
+  });
+  it('quantises into classes on each side of a neutral centre, and rounds domains to nice values', () => {
+    const q = attributionColour(1, 4);
+    expect(q(0.05)).toBe(q(0));
+    expect(q(0.2)).toBe(q(0.3));
+    expect(q(0.2)).toBe(attributionColour(1)(0.25));
+    expect(q(-0.9)).toBe(attributionColour(1)(-1));
+    expect(new Set([-1, -0.6, -0.3, 0, 0.3, 0.6, 1].map(q)).size).toBe(7);
+    expect([0.00123, 0.2, 0.21, 0.26, 0.7, 3, 10, 0, -1, NaN].map(niceDomain)).toEqual([0.002, 0.2, 0.25, 0.5, 1, 5, 10, 0, 0, 0]);
+  });
+  it('formats attributions with a sign and small ones with an exponent', () => {
+    expect(formatAttribution(0.2314)).toBe('+0.231');
+    expect(formatAttribution(-0.05)).toBe('\u22120.050');
+    expect(formatAttribution(0)).toBe('0.000');
+    expect(formatAttribution(0.00002)).toBe('+2.0e-5');
+  });
+});
+
+describe('summaries', () => {
+  const result = resultFor(patient);
+  it('topCodes orders by |total|, totals are result.code, counts and mean s.e. from the events', () => {
+    const rows = topCodes(result, patient, 50);
+    expect(rows.map((r) => r.rank)).toEqual(rows.map((_, i) => i + 1));
+    for (let i = 1; i < rows.length; i++) expect(Math.abs(rows[i - 1].total)).toBeGreaterThanOrEqual(Math.abs(rows[i].total));
+    expect(rows.length).toBe(Object.keys(result.code).length);
+    for (const r of rows) expect(r.total).toBe(result.code[`${r.modality}:${r.code}`]);
+    const i10 = rows.find((r) => r.code === 'I10')!;
+    expect(i10).toMatchObject({ modality: 'diagnosis', count: 2, description: 'Essential (primary) hypertension' });
+    expect(i10.total).toBeCloseTo(0.331);
+    expect(i10.meanStderr).toBeCloseTo(0.011);
+    expect(rows[0]).toMatchObject({ code: 'I10', rank: 1 });
+    expect(rows.find((r) => r.code === '[no diagnosis]')?.description).toMatch(/placeholder/i);
+    expect(topCodes(result, patient, 3)).toHaveLength(3);
+    expect(topCodes(result, { ...patient, id: 'other' }, 3)).toEqual([]);
+  });
+  it('topCodes has no mean s.e. for a method without sampling', () => {
+    const noSe = { ...result, events: result.events.map((e) => ({ ...e, stderr: 0 })) };
+    expect(topCodes(noSe, null).every((r) => r.meanStderr === null)).toBe(true);
+  });
+  it('modalityTotals lists every part in display order and sums to the sum of result.modality', () => {
+    const rows = modalityTotals({ ...result, modality: { ...result.modality, mystery: 0.01 } });
+    expect(rows.map((r) => r.part)).toEqual(['diagnosis', 'medication', 'lab', 'smoking', 'age', 'segment', 'position', 'static', 'mystery']);
+    expect(rows.find((r) => r.part === 'static')?.label).toBe('Sex');
+    const sum = Object.values(result.modality).reduce((s, x) => s + x, 0) + 0.01;
+    expect(rows.reduce((s, r) => s + r.total, 0)).toBeCloseTo(sum, 12);
+  });
+});
+
+describe('stress fixture', () => {
+  it('is a long patient with every modality and a consistent fake result', () => {
+    const { patient: p, result: r } = stressPatient(2000, 1);
+    const events = p.visits.flatMap((v) => v.events);
+    expect(events).toHaveLength(2000);
+    expect(p.visits.length).toBe(300);
+    const years = (Date.parse(p.visits[p.visits.length - 1].date) - Date.parse(p.visits[0].date)) / (365.25 * 86_400_000);
+    expect(years).toBeGreaterThan(14);
+    expect(new Set(events.map((e) => e.modality)).size).toBe(7);
+    // every event attributed once; part sums, visit sums and code sums agree
+    expect(r.events.filter((e) => e.event >= 0)).toHaveLength(2000);
+    const sum = (xs: number[]) => xs.reduce((s, x) => s + x, 0);
+    expect(sum(Object.values(r.visit))).toBeCloseTo(sum(Object.values(r.modality)), 9);
+    expect(sum(Object.values(r.code))).toBeCloseTo(sum(r.events.map((e) => e.value)), 9);
+    expect(stressPatient(2000, 1).patient).toEqual(p); // seeded
+    expect(stressResult(p, 7).patientId).toBe(p.id);
+  });
+
+  it('builds its view model quickly (a progressive result every ~200 ms must cost little)', () => {
+    const { patient: p, result: r } = stressPatient(2000, 1);
+    buildTimeline(p, r); // warm-up
+    const runs = 20;
+    const start = performance.now();
+    for (let i = 0; i < runs; i++) buildTimeline(p, r);
+    const ms = (performance.now() - start) / runs;
+    const model = buildTimeline(p, r);
+    expect(model.marks).toHaveLength(2000);
+    expect(model.marks.every((m) => m.attribution !== null)).toBe(true);
+    // generous bound for a loaded CI core; typically a few ms
+    expect(ms).toBeLessThan(50);
+  });
+});
+
+describe('rendered frame (server-side, no DOM)', () => {
+  const result = resultFor(patient);
+  const model = buildTimeline(patient, result);
+
+  it('renders the lanes, legend, static strip and an accessible name without running d3', () => {
+    const html = renderToStaticMarkup(<Timeline model={model} />);
+    for (const lane of LANES) expect(html).toContain(`data-lane="${lane.id}"`);
+    expect(html).toContain('>Diagnoses<');
+    expect(html).toContain('>Labs<');
+    expect(html).toContain('data-testid="timeline-legend"');
+    expect(html).toMatch(/raises risk/);
+    expect(html).toMatch(/lowers risk/);
+    expect(html).toMatch(/aria-label="Attribution timeline of patient p1: 7 events in 3 visits, 2019-03-04 to 2021-07-01\."/);
+    expect(html).toMatch(/role="group"/);
+    expect(html).toMatch(/tabindex="0"/);
+    expect(html).toMatch(/aria-label="Age: \+0\.500"/);
+    expect(html).toMatch(/32\/128 samples/);
+    expect(html).toContain('Reset zoom');
+    // the marks layer is d3's: empty in the server render
+    expect(html).toMatch(/<g[^>]*data-testid="timeline-marks"[^>]*><\/g>/);
+    // self-contained SVG: fonts and fills are attributes
+    expect(html).toMatch(/<svg[^>]*font-family="system-ui/);
+    expect(html).toMatch(/<stop offset="0" stop-color="rgb\(5, 48, 97\)"/);
+  });
+
+  it('renders without a result, and shows a controlled pinned event with a what-if action', () => {
+    expect(renderToStaticMarkup(<Timeline model={buildTimeline(patient, null)} />)).toMatch(/no attribution yet/);
+    const html = renderToStaticMarkup(<Timeline model={model} pinnedId="0:0" onMarkContextAction={() => {}} />);
+    expect(html).toMatch(/Pinned event/);
+    expect(html).toMatch(/Essential \(primary\) hypertension/);
+    expect(html).toMatch(/\+0\.231 ± 0\.012/);
+    expect(html).toContain('Remove this event (what-if)');
+  });
+
+  it('renders ModalityBars with a title and a description that lists the values', () => {
+    const html = renderToStaticMarkup(<ModalityBars rows={modalityTotals(result)} />);
+    expect(html).toMatch(/role="img"/);
+    expect(html).toMatch(/<title id="mb-title-[^"]+">Contribution per part<\/title>/);
+    expect(html).toMatch(/<desc[^>]*>Diagnoses \+0\.270; .*Sex \+0\.030\. Sum/);
+    expect(html).toContain('data-part="age"');
+    expect(html).toMatch(/aria-labelledby="mb-title-\S+ mb-desc-\S+"/);
+  });
+
+  it('renders TopCodesTable with caption, sortable headers and descriptions', () => {
+    const html = renderToStaticMarkup(<TopCodesTable rows={topCodes(result, patient, 10)} />);
+    expect(html).toMatch(/<caption>Top contributing codes/);
+    expect(html).toMatch(/<th scope="col" aria-sort="ascending" class="num"><button type="button" class="sort-button">Rank/);
+    expect((html.match(/<button/g) ?? []).length).toBe(7);
+    expect(html).toMatch(/<th scope="row" class="code">I10<\/th><td>Essential \(primary\) hypertension<\/td><td class="num pos">\+0\.331<\/td><td class="num">± 0\.011<\/td><td class="num">2<\/td>/);
+    expect(html).toMatch(/metformin/);
+    expect(renderToStaticMarkup(<TopCodesTable rows={[]} />)).toMatch(/No attribution yet/);
+  });
+});
