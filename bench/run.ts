@@ -69,3 +69,9 @@ const torch = rows.find((r) => r.impl.startsWith('PyTorch'));
 console.log('\n| implementation | EG seconds | first estimate (s) | ratio to PyTorch | gap |\n|---|---|---|---|---|');
 for (const r of rows)
   console.log(`| ${r.impl} | ${r.seconds.toFixed(2)} | ${Number.isNaN(r.first) ? '-' : r.first.toFixed(2)} | ${torch ? (r.seconds / torch.seconds).toFixed(2) : '-'} | ${r.gap.toExponential(2)} |`);
+
+// The workbench view in Chromium: timeline render and zoom frames, long tasks during Explain, bundle size
+const view = spawnSync(process.execPath, ['bench/workbench.mjs', join(dir, 'patient.json')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, BENCH_SAMPLES: String(SAMPLES) } });
+console.log('\nworkbench view (Chromium):');
+for (const line of (view.stdout ?? '').trim().split('\n').filter(Boolean)) console.log(line);
+if (view.status !== 0) console.log(`workbench benchmark failed (exit ${view.status})`);

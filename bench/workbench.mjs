@@ -1,0 +1,113 @@
+// Chromium part of `npm run bench` for the workbench view (issue 4): the 2,000-event timeline's
+// first render and zoom frames, main-thread long tasks during a 128-sample EG run from the page's
+// Explain button (timeline refining live), and the JS bundle size. Needs `vite build` first.
+// usage: node bench/workbench.mjs <patient.json>  -> one JSON line per measurement
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { chromium } from 'playwright-core';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const patientFile = process.argv[2];
+const samples = Number(process.env.BENCH_SAMPLES ?? 128);
+const events = Number(process.env.BENCH_TIMELINE_EVENTS ?? 2000);
+const port = 4800 + Math.floor(Math.random() * 500);
+const origin = `http://127.0.0.1:${port}`;
+const out = (o) => console.log(JSON.stringify(o));
+const quantile = (xs, q) => xs.slice().sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))];
+
+// bundle: the page's and the worker's JavaScript (no model weights; wasm binaries listed apart)
+const assets = join(ROOT, 'dist/assets');
+const files = readdirSync(assets).map((f) => ({ f, bytes: statSync(join(assets, f)).size, gz: gzipSync(readFileSync(join(assets, f))).length }));
+const sum = (xs) => xs.reduce((s, x) => s + x, 0);
+const js = files.filter((x) => x.f.endsWith('.js'));
+const worker = js.filter((x) => /worker/i.test(x.f));
+const page = js.filter((x) => !/worker/i.test(x.f));
+const wasm = files.filter((x) => x.f.endsWith('.wasm'));
+out({ measure: 'bundle', pageJsKB: sum(page.map((x) => x.bytes)) / 1024, pageJsGzKB: sum(page.map((x) => x.gz)) / 1024, workerJsKB: sum(worker.map((x) => x.bytes)) / 1024, workerJsGzKB: sum(worker.map((x) => x.gz)) / 1024, wasmKB: sum(wasm.map((x) => x.bytes)) / 1024, files: js.map((x) => `${x.f} ${(x.bytes / 1024).toFixed(0)} KB`) });
+
+const server = spawn(process.execPath, [join(ROOT, 'node_modules/vite/bin/vite.js'), 'preview', '--host', '127.0.0.1', '--port', String(port), '--strictPort'], { cwd: ROOT, stdio: 'ignore' });
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+  args: ['--headless=new', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+});
+try {
+  for (let i = 0; i < 100; i++) {
+    try {
+      if ((await fetch(origin)).ok) break;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 200));
+  }
+
+  // 1. the timeline alone with a long patient: first render (frames while marks are drawn) and zoom frames
+  {
+    const page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
+    page.setDefaultTimeout(120_000);
+    await page.addInitScript(() => {
+      // frame-to-frame intervals from the first mark on screen until the render is complete
+      const w = globalThis;
+      w.__frames = [];
+      w.__longTasks = [];
+      new PerformanceObserver((l) => l.getEntries().forEach((e) => w.__longTasks.push(e.duration))).observe({ entryTypes: ['longtask'] });
+      let last = null;
+      const tick = (t) => {
+        const root = document.querySelector('[data-render-complete]');
+        if (document.querySelector('[data-testid=timeline-plot]')) {
+          if (last !== null) w.__frames.push(t - last);
+          last = t;
+          w.__t0 ??= t;
+        }
+        if (root?.getAttribute('data-render-complete') === 'true') return void (w.__done = t);
+        requestAnimationFrame(tick);
+      };
+      requestAnimationFrame(tick);
+    });
+    await page.goto(`${origin}/?bench=timeline&events=${events}`);
+    await page.waitForFunction(() => globalThis.__done !== undefined);
+    const first = await page.evaluate(() => ({ ms: globalThis.__done - globalThis.__t0, frames: globalThis.__frames, marks: Number(document.querySelector('[data-marks]')?.getAttribute('data-marks')), longTasks: globalThis.__longTasks }));
+    const zoom = await page.evaluate(async () => {
+      const plot = document.querySelector('[data-testid=timeline-plot]');
+      const box = plot.getBoundingClientRect();
+      const times = [];
+      for (let i = 0; i < 40; i++) {
+        const t0 = performance.now();
+        plot.dispatchEvent(new WheelEvent('wheel', { deltaY: i < 20 ? -120 : 120, clientX: box.left + box.width * 0.6, clientY: box.top + box.height / 2, bubbles: true, cancelable: true }));
+        await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+        times.push(performance.now() - t0);
+      }
+      return times;
+    });
+    out({ measure: 'timeline', events: first.marks, firstRenderMs: first.ms, firstRenderFrames: first.frames.length, firstRenderMaxFrameMs: Math.max(...first.frames), firstRenderMedianFrameMs: quantile(first.frames, 0.5), longTasksOver50ms: first.longTasks.filter((d) => d > 50).length, zoomFrameMedianMs: quantile(zoom, 0.5), zoomFrameP95Ms: quantile(zoom, 0.95), zoomFrameMaxMs: Math.max(...zoom) });
+    await page.close();
+  }
+
+  // 2. the app: import the 256-token patient as a timeline file, Explain with EG, watch the main thread
+  if (patientFile) {
+    const page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
+    page.setDefaultTimeout(900_000);
+    await page.goto(`${origin}/?backend=wasm`);
+    await page.locator('[data-testid=risk-card] [data-testid^=risk-]').first().waitFor();
+    await page.locator('[data-testid=import-files]').setInputFiles(patientFile);
+    await page.waitForFunction(() => document.querySelector('[data-testid=import-status]')?.getAttribute('data-status') === 'done');
+    const id = JSON.parse(readFileSync(patientFile, 'utf8')).id;
+    await page.waitForSelector(`[data-testid=risk-card][data-patient-id="${id}"] [data-testid^=risk-]`);
+    await page.locator('[data-testid=samples-input]').fill(String(samples));
+    await page.evaluate(() => {
+      const w = globalThis;
+      w.__lt = [];
+      w.__ltObs = new PerformanceObserver((l) => l.getEntries().forEach((e) => w.__lt.push(e.duration)));
+      w.__ltObs.observe({ entryTypes: ['longtask'] });
+      w.__tStart = performance.now();
+    });
+    await page.locator('[data-testid=explain-button]').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid=explain-status]')?.getAttribute('data-status') === 'done');
+    const r = await page.evaluate(() => ({ seconds: (performance.now() - globalThis.__tStart) / 1000, longTasks: globalThis.__lt }));
+    out({ measure: 'explain in the page', samples, seconds: r.seconds, longTasksOver50ms: r.longTasks.filter((d) => d > 50).length, longestTaskMs: r.longTasks.length ? Math.max(...r.longTasks) : 0 });
+    await page.close();
+  }
+} finally {
+  await browser.close();
+  server.kill('SIGTERM');
+}
