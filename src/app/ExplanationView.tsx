@@ -45,14 +45,14 @@ export function ExplanationView({ patient, explanation, pinnedId, onPin, onRemov
     <section className="card explanation-view" aria-labelledby="timeline-heading" data-testid="timeline-card">
       <div className="card-head">
         <h2 id="timeline-heading">Attribution timeline</h2>
-        {r && <ExportBar patient={patient} result={r} context={exportContext} chart={() => document.querySelector<SVGSVGElement>('[data-testid=timeline] svg.timeline-svg, [data-testid=timeline] svg')} />}
+        {r && <ExportBar patient={patient} result={r} context={exportContext} chart={() => document.querySelector<SVGSVGElement>('[data-testid=timeline-svg]')} />}
       </div>
       <p className="muted small">
         {r
           ? `Each mark is an event, coloured by how much it raises (red) or lowers (blue) the ${r.task} logit relative to the reference population. Bars above the axis sum each visit. Hover for details, click or press Enter to pin; wheel, drag or the arrow keys zoom and pan; brush the strip below to focus a period.`
           : 'Run an explanation to colour the events by their contribution. Until then the timeline shows the events only.'}
       </p>
-      <div ref={ref} className="timeline-host" data-testid="timeline">
+      <div ref={ref} className="timeline-host">
         <Timeline model={model} width={width} pinnedId={pinnedId} onPin={onPin} onMarkContextAction={onRemove} />
       </div>
       {r && (

@@ -2,7 +2,7 @@
 // Home and End move the selection, typing in the search box filters by id.
 import { useId, useMemo, useState, type KeyboardEvent } from 'react';
 import type { Patient } from '../data/schema';
-import { ageAtLastVisit, SEX_LABEL } from './format';
+import { ageAtLastVisit } from './format';
 
 /** Rows rendered at most; the search narrows the rest down. */
 export const MAX_ROWS = 250;
@@ -88,15 +88,28 @@ export function PatientList({ patients, selectedId, onSelect, risks, task }: Pat
               id={optionId(p.id)}
               role="option"
               aria-selected={p.id === selectedId}
-              aria-label={`${p.id}, ${age === null ? 'age unknown' : `${age} years`}, ${SEX_LABEL[p.sex]}${risks?.[p.id] !== undefined ? `, risk ${risks[p.id].toFixed(3)}` : ''}`}
               onClick={() => onSelect(p.id)}
               data-testid={`patient-${p.id}`}
               data-patient-id={p.id}
             >
+              {/* the accessible name is the visible text, with hidden words that say what each number is */}
               <span className="pid">{p.id}</span>
-              <span>{age ?? '–'}</span>
-              <span>{p.sex}</span>
-              <span className="risk-col">{risks?.[p.id] !== undefined ? risks[p.id].toFixed(3) : ''}</span>
+              <span>
+                <span className="visually-hidden">, age </span>
+                {age ?? '–'}
+              </span>
+              <span>
+                <span className="visually-hidden">, sex </span>
+                {p.sex}
+              </span>
+              <span className="risk-col">
+                {risks?.[p.id] !== undefined && (
+                  <>
+                    <span className="visually-hidden">, risk </span>
+                    {risks[p.id].toFixed(3)}
+                  </>
+                )}
+              </span>
             </li>
           );
         })}

@@ -181,6 +181,34 @@ const CHECKS = [
     },
   },
   {
+    name: 'workbench: hover shows an event\'s details; pin and remove it (what-if) re-predicts as the CLI does',
+    async run({ page, fixture, expectedUi, expectedWhatIf }) {
+      const { visit, event } = WHAT_IF_EVENT(fixture.patient);
+      const ev = fixture.patient.visits[visit].events[event];
+      const mark = page.locator(`[data-testid=timeline-marks] [data-mark="${visit}:${event}"]`);
+      await mark.hover({ force: true });
+      const tip = page.locator('[data-testid=timeline-tooltip]');
+      await tip.waitFor();
+      const text = (await tip.textContent()) ?? '';
+      const want = expectedUi.events.find((e) => e.visit === visit && e.event === event);
+      if (!text.includes(ev.code)) throw new Error(`tooltip does not name ${ev.code}: ${JSON.stringify(text)}`);
+      if (!/±/.test(text)) throw new Error(`tooltip shows no standard error: ${JSON.stringify(text)}`);
+      const shown = Number((text.match(/attribution\s*([+\-−]?[0-9.e\-]+)/i)?.[1] ?? 'NaN').replace('−', '-'));
+      if (!(Math.abs(shown - want.value) <= 5e-4 + 1e-3 * Math.abs(want.value))) throw new Error(`tooltip attribution ${shown}, CLI ${want.value} (${JSON.stringify(text)})`);
+      await mark.click({ force: true });
+      await page.locator('[data-testid=timeline-pinned] h3').waitFor();
+      await page.locator('[data-testid=timeline-remove-event]').click();
+      await page.locator('[data-testid=edit-log] li').first().waitFor();
+      const cell = page.locator('[data-testid=risk-card] [data-testid="risk-hf_12m"]');
+      await page.waitForFunction((v) => Math.abs(Number(document.querySelector('[data-testid=risk-card] [data-testid="risk-hf_12m"]')?.textContent) - v) <= 1e-4, expectedWhatIf.probability, { timeout: 60_000 }).catch(() => {});
+      const got = Number(await cell.textContent());
+      if (!(Math.abs(got - expectedWhatIf.probability) <= TOLERANCE)) throw new Error(`after removing ${ev.code}: page ${got}, CLI ${expectedWhatIf.probability}`);
+      // and back
+      await page.locator('[data-testid=undo]').click();
+      await page.waitForFunction(() => !document.querySelector('[data-testid=edit-log]'));
+    },
+  },
+  {
     name: 'workbench: no accessibility violations (axe)',
     async run({ page }) {
       // injected through the DevTools protocol, which the page's CSP does not govern
@@ -245,6 +273,9 @@ const CHECKS = [
 const EG_JOB = { task: 'hf_12m', method: 'eg', samples: 48, seed: 3 };
 /** The EG job run through the page's controls (Explain button), also computed by the CLI. */
 const UI_JOB = { task: 'hf_12m', method: 'eg', samples: 16, seed: 5 };
+
+/** The event the what-if check removes: the first event of the last visit. */
+const WHAT_IF_EVENT = (p) => ({ visit: p.visits.length - 1, event: 0 });
 
 async function selectPatient(page, id) {
   await page.locator('[data-testid=patient-search]').fill(id);
@@ -319,7 +350,15 @@ async function prepareFixture() {
     const cliAttribute = (job) =>
       promisify(execFile)(process.execPath, [join(ROOT, 'bin/exbehrt.mjs'), 'attribute', '--model', join(DIST, model.path), '--patients', file, '--task', job.task, '--method', job.method, '--samples', String(job.samples), '--seed', String(job.seed)], { cwd: ROOT, maxBuffer: 64 << 20 }).then((r) => JSON.parse(r.stdout));
     const [expectedEg, expectedUi] = await Promise.all([cliAttribute(EG_JOB), cliAttribute(UI_JOB)]);
-    return { fixture: { model, patient }, expected, expectedEg, expectedUi };
+    // the what-if check's edited patient, predicted by the CLI
+    const { visit, event } = WHAT_IF_EVENT(patient);
+    const edited = structuredClone(patient);
+    edited.visits[visit].events.splice(event, 1);
+    const editedFile = join(tmp, 'edited.jsonl');
+    writeFileSync(editedFile, JSON.stringify(edited) + '\n');
+    const wi = await promisify(execFile)(process.execPath, [join(ROOT, 'bin/exbehrt.mjs'), 'predict', '--model', join(DIST, model.path), '--patients', editedFile], { cwd: ROOT });
+    const expectedWhatIf = wi.stdout.trim().split('\n').map((l) => JSON.parse(l)).find((r) => r.task === 'hf_12m');
+    return { fixture: { model, patient }, expected, expectedEg, expectedUi, expectedWhatIf };
   } catch (e) {
     throw new Error(`computing the expected risk with the CLI failed: ${e.stderr || e.message}`);
   } finally {
@@ -352,7 +391,7 @@ async function main() {
   try {
     const [prep, server] = await Promise.all([prepareFixture(), startPreview()]);
     preview = server;
-    const { fixture, expected, expectedEg, expectedUi } = prep;
+    const { fixture, expected, expectedEg, expectedUi, expectedWhatIf } = prep;
     console.log(`browser: ${preview.origin}, model ${fixture.model.id}, patient ${fixture.patient.id}, CLI: ${expected.map((r) => `${r.task}=${r.probability.toFixed(4)}`).join(' ')}`);
     for (const run of RUNS) {
       const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_ARGS, ...run.flags], timeout: 60_000 });
@@ -382,7 +421,7 @@ async function main() {
           }
           const t0 = Date.now();
           try {
-            await check.run({ page, run, origin: preview.origin, requests, cspViolations, pageErrors, expected, expectedEg, expectedUi, fixture });
+            await check.run({ page, run, origin: preview.origin, requests, cspViolations, pageErrors, expected, expectedEg, expectedUi, expectedWhatIf, fixture });
             passed++;
             console.log(`  ok   ${label} (${fmtMs(Date.now() - t0)})`);
           } catch (e) {

@@ -37,6 +37,8 @@ const KIND_BY_PREFIX: Record<string, SourceKind> = {
   CONDITION: 'condition',
   ICD: 'condition',
   PROCEDURE: 'procedure',
+  HCPCS: 'procedure',
+  CPT: 'procedure',
   MEDICATION: 'medication',
   DRUG: 'medication',
   PRESCRIPTION: 'medication',
@@ -60,7 +62,6 @@ const SKIP_ADMIN = 'administrative (admission, discharge, transfer, DRG)';
 const SKIP_END = 'end of an interval already recorded at its start (PROCEDURE//END, INFUSION_END, MEDICATION//STOP)';
 const SKIP_NO_CODE = 'row without a code';
 const SKIP_NO_BIRTH_ROWS = 'rows of subjects without a birth row (MEDS_BIRTH/DOB)';
-const SKIP_NO_BIRTH = 'subjects without a birth row (MEDS_BIRTH/DOB)';
 
 const yieldToLoop = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
@@ -193,40 +194,85 @@ function errText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-/** Read some columns of one row group as column arrays. Any failure inside hyparquet (damaged
- *  pages, bad lengths) becomes an ImportError naming the file and the rows. */
-async function readGroup(name: string, ab: ArrayBuffer, md: FileMetaData, columns: string[], rowStart: number, rowEnd: number): Promise<unknown[][]> {
-  let rows: unknown[][] = [];
+/** Read some columns of rows [rowStart, rowEnd) (one row group) as one array per column; column
+ *  arrays rather than row arrays, since a million small row arrays cost more in garbage
+ *  collection than the decoding. Any failure inside hyparquet (damaged pages, bad lengths)
+ *  becomes an ImportError naming the file and the rows. */
+async function readGroup(name: string, ab: ArrayBuffer, md: FileMetaData, columns: string[], rowStart: number, rowEnd: number): Promise<ArrayLike<unknown>[]> {
+  const pieces = new Map<string, Array<{ start: number; data: ArrayLike<unknown> }>>();
   try {
-    await parquetRead({ file: ab, metadata: md, columns, rowStart, rowEnd, rowFormat: 'array', onComplete: (r) => (rows = r) });
+    await parquetRead({
+      file: ab,
+      metadata: md,
+      columns,
+      rowStart,
+      rowEnd,
+      onChunk: (c) => {
+        let list = pieces.get(c.columnName);
+        if (!list) pieces.set(c.columnName, (list = []));
+        list.push({ start: c.rowStart, data: c.columnData as ArrayLike<unknown> });
+      },
+    });
   } catch (e) {
     throw new ImportError(`${name} rows ${rowStart + 1}-${rowEnd}: cannot decode (${errText(e)})`);
   }
-  if (rows.length !== rowEnd - rowStart) {
-    throw new ImportError(`${name} rows ${rowStart + 1}-${rowEnd}: decoded ${rows.length} rows where the footer says ${rowEnd - rowStart}`);
-  }
-  return rows;
+  const want = rowEnd - rowStart;
+  return columns.map((col) => {
+    const list = (pieces.get(col) ?? []).sort((a, b) => a.start - b.start);
+    let out: ArrayLike<unknown>;
+    if (list.length === 1 && list[0].start === rowStart && list[0].data.length === want) out = list[0].data;
+    else {
+      const arr: unknown[] = [];
+      for (const p of list) {
+        for (let i = 0; i < p.data.length; i++) {
+          const row = p.start + i;
+          if (row >= rowStart && row < rowEnd) arr[row - rowStart] = p.data[i];
+        }
+      }
+      out = arr;
+    }
+    let n = 0;
+    for (const p of list) n += p.data.length;
+    if (out.length !== want || n < want) {
+      throw new ImportError(`${name} rows ${rowStart + 1}-${rowEnd}, column ${col}: decoded ${Math.min(out.length, n)} values where the footer says ${want}`);
+    }
+    return out;
+  });
 }
 
 /** ms since the epoch from a MEDS time cell: a Date (hyparquet's TIMESTAMP/DATE/INT96), a bare
  *  INT64 (MEDS times are microseconds), or an ISO string; null for a static row. */
-function timeOf(v: unknown, where: string): number | null {
+function timeOf(v: unknown, file: string, row: number): number | null {
   if (v === null || v === undefined) return null;
   let ms: number;
   if (v instanceof Date) ms = v.getTime();
   else if (typeof v === 'bigint') ms = Number(v / 1000n);
   else if (typeof v === 'number') ms = v / 1000;
   else if (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}/.test(v)) ms = Date.parse(v.slice(0, 10) + 'T00:00:00Z');
-  else throw new ImportError(`${where}: expected a timestamp, found ${clip(String(v))}`);
+  else throw new ImportError(`${cell(file, row, 'time')}: expected a timestamp, found ${clip(String(v))}`);
   // years 0001-9999: what YYYY-MM-DD can say
   if (!Number.isFinite(ms) || ms < -62135596800000 || ms > 253402300799999) {
-    throw new ImportError(`${where}: timestamp out of range (${clip(String(v))})`);
+    throw new ImportError(`${cell(file, row, 'time')}: timestamp out of range (${clip(String(v))})`);
   }
   return ms;
 }
 
+const DAY_MS = 86400000;
+/** toISOString per row is a measurable share of a million-row file: days repeat, so cache them */
+const dayCache = new Map<number, string>();
 function dayOf(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 10);
+  const day = Math.floor(ms / DAY_MS);
+  let s = dayCache.get(day);
+  if (s === undefined) {
+    s = new Date(day * DAY_MS).toISOString().slice(0, 10);
+    if (dayCache.size > 200000) dayCache.clear();
+    dayCache.set(day, s);
+  }
+  return s;
+}
+
+function cell(file: string, row: number, column: string): string {
+  return `${file} row ${row}, column ${column}`;
 }
 
 function clip(s: string): string {
@@ -235,8 +281,20 @@ function clip(s: string): string {
 
 /** FLOAT columns come back as doubles with float32 noise (102.5999984741211): keep the shortest
  *  decimal that is the same float32, which is what the writer meant. */
+const floatCache = new Map<number, number>();
 function fromFloat32(v: number): number {
-  for (let p = 1; p <= 9; p++) {
+  const hit = floatCache.get(v);
+  if (hit !== undefined) return hit;
+  if (floatCache.size > 100000) floatCache.clear();
+  const d = shortestFloat32(v);
+  floatCache.set(v, d);
+  return d;
+}
+
+function shortestFloat32(v: number): number {
+  // from 6 digits up: a shorter decimal, when there is one, comes out of toPrecision(6) anyway
+  // (Number drops the trailing zeros)
+  for (let p = 6; p <= 9; p++) {
     const d = Number(v.toPrecision(p));
     if (Math.fround(d) === v) return d;
   }
@@ -275,15 +333,23 @@ export async function readMeds(files: SourceFile[], opts: ReadOptions = {}): Pro
     const { md, columns } = readMetadata(codesFile.name, ab);
     if (!columns.includes('code')) throw new ImportError(`${codesFile.name}: missing column code (has: ${columns.join(', ')})`);
     const want = ['code', ...['description', 'parent_codes'].filter((c) => columns.includes(c))];
-    const rows = await readGroup(codesFile.name, ab, md, want, 0, Number(md.num_rows));
-    const di = want.indexOf('description');
-    const pi = want.indexOf('parent_codes');
-    for (const r of rows) {
-      if (typeof r[0] !== 'string') continue;
-      if (di > 0 && typeof r[di] === 'string' && r[di]) descriptions.set(r[0], r[di] as string);
-      if (pi > 0 && Array.isArray(r[pi])) parentCodes.set(r[0], (r[pi] as unknown[]).filter((x): x is string => typeof x === 'string'));
+    let rowStart = 0;
+    for (const g of md.row_groups) {
+      const n = Number(g.num_rows);
+      const [codes, desc, parents] = await readGroup(codesFile.name, ab, md, want, rowStart, rowStart + n);
+      const di = want.indexOf('description');
+      const pi = want.indexOf('parent_codes');
+      for (let i = 0; i < n; i++) {
+        const code = codes[i];
+        if (typeof code !== 'string') continue;
+        const d = di > 0 ? (di === 1 ? desc : parents)[i] : undefined;
+        if (typeof d === 'string' && d) descriptions.set(code, d);
+        const p = pi > 0 ? (pi === 1 ? desc : parents)[i] : undefined;
+        if (Array.isArray(p)) parentCodes.set(code, (p as unknown[]).filter((x): x is string => typeof x === 'string'));
+      }
+      rowStart += n;
     }
-    recordsRead['metadata/codes'] = rows.length;
+    recordsRead['metadata/codes'] = rowStart;
     done += ab.byteLength;
   }
 
@@ -330,32 +396,35 @@ export async function readMeds(files: SourceFile[], opts: ReadOptions = {}): Pro
     for (const g of md.row_groups) {
       if (signal?.aborted) throw new ImportError('cancelled');
       const n = Number(g.num_rows);
-      const rows = await readGroup(f.name, ab, md, want, rowStart, rowStart + n);
-      for (let i = 0; i < rows.length; i++) {
+      const cols = await readGroup(f.name, ab, md, want, rowStart, rowStart + n);
+      const [sids, times, codes] = cols;
+      const [values, encounters, units, texts] = [vi, ei, ui, ti].map((k) => (k >= 0 ? cols[k] : null));
+      for (let i = 0; i < n; i++) {
         if ((i & 0xffff) === 0xffff) {
           await yieldToLoop();
           if (signal?.aborted) throw new ImportError('cancelled');
         }
-        const r = rows[i];
         const rowNo = rowStart + i + 1;
-        const where = (col: string) => `${f.name} row ${rowNo}, column ${col}`;
-        const sid = r[0];
-        if (sid === null || sid === undefined || sid === '') throw new ImportError(`${where('subject_id')}: empty subject_id`);
-        if (typeof sid === 'object') throw new ImportError(`${where('subject_id')}: expected an id, found ${clip(String(sid))}`);
+        const sid = sids[i];
+        if (sid === null || sid === undefined || sid === '') throw new ImportError(`${cell(f.name, rowNo, 'subject_id')}: empty subject_id`);
+        if (typeof sid === 'object') throw new ImportError(`${cell(f.name, rowNo, 'subject_id')}: expected an id, found ${clip(String(sid))}`);
         const key = String(sid).trim();
         let s = subjects.get(key);
         if (!s) {
           s = { key, sex: 'U', dropped: new Set(), events: [], times: [], opens: [], closes: [] };
           subjects.set(key, s);
         }
-        if (ti >= 0 && typeof r[ti] === 'string' && (r[ti] as string).trim()) s.dropped.add('text_value');
-        const rawCode = r[2];
+        if (texts) {
+          const tv = texts[i];
+          if (typeof tv === 'string' && tv.trim()) s.dropped.add('text_value');
+        }
+        const rawCode = codes[i];
         if (rawCode === null || rawCode === undefined || String(rawCode).trim() === '') {
           skip(SKIP_NO_CODE);
           continue;
         }
         const meaning = meaningOf(typeof rawCode === 'string' ? rawCode : String(rawCode));
-        const t = timeOf(r[1], where('time'));
+        const t = timeOf(times[i], f.name, rowNo);
         if (meaning.type === 'sex') {
           s.sex = meaning.sex;
           continue;
@@ -392,14 +461,16 @@ export async function readMeds(files: SourceFile[], opts: ReadOptions = {}): Pro
         }
         const ev: SourceEvent = { person: key, date: dayOf(t), kind: meaning.kind, system: meaning.system, code: meaning.code, origin: `${f.name} row ${rowNo}` };
         if (meaning.display) ev.display = meaning.display;
-        if (vi >= 0) {
-          const v = r[vi];
+        if (values) {
+          const v = values[i];
           const num = typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
           if (Number.isFinite(num)) ev.value = floatValues ? fromFloat32(num) : num;
         }
-        const unit = ui >= 0 && typeof r[ui] === 'string' && !NO_UNIT.has((r[ui] as string).trim().toUpperCase()) ? (r[ui] as string).trim() : meaning.unit;
+        const u = units ? units[i] : null;
+        const unit = typeof u === 'string' && !NO_UNIT.has(u.trim().toUpperCase()) ? u.trim() : meaning.unit;
         if (unit) ev.unit = unit;
-        if (ei >= 0 && r[ei] !== null && r[ei] !== undefined && String(r[ei]).trim() !== '') ev.encounter = String(r[ei]).trim();
+        const enc = encounters ? encounters[i] : null;
+        if (enc !== null && enc !== undefined && typeof enc !== 'object' && String(enc).trim() !== '') ev.encounter = String(enc).trim();
         s.events.push(ev);
         s.times.push(t);
       }
@@ -416,7 +487,6 @@ export async function readMeds(files: SourceFile[], opts: ReadOptions = {}): Pro
   let stay = 0;
   for (const s of subjects.values()) {
     if (!s.birth) {
-      skip(SKIP_NO_BIRTH);
       skip(SKIP_NO_BIRTH_ROWS, s.events.length);
       continue;
     }
