@@ -3,7 +3,8 @@
 // Explain button (timeline refining live), and the JS bundle size. Needs `vite build` first.
 // usage: node bench/workbench.mjs <patient.json>  -> one JSON line per measurement
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -83,7 +84,38 @@ try {
     await page.close();
   }
 
-  // 2. the app: import the 256-token patient as a timeline file, Explain with EG, watch the main thread
+  // 2. import of a ~100 MB FHIR bulk-data export (generated here): time, progress reports, main-thread long tasks
+  {
+    const dir = mkdtempSync(join(tmpdir(), 'exbehrt-bench-import-'));
+    try {
+      const nPatients = 2000;
+      writeFileSync(join(dir, 'Patient.ndjson'), Array.from({ length: nPatients }, (_, i) => JSON.stringify({ resourceType: 'Patient', id: `b${i}`, gender: i % 2 ? 'male' : 'female', birthDate: `19${40 + (i % 50)}-01-01`, name: [{ family: 'Doe' }] })).join('\n') + '\n');
+      const obs = (i) => `{"resourceType":"Observation","id":"o${i}","status":"final","subject":{"reference":"Patient/b${i % nPatients}"},"code":{"coding":[{"system":"http://loinc.org","code":"8867-4"}]},"effectiveDateTime":"20${10 + (i % 10)}-0${1 + (i % 9)}-1${i % 10}","valueQuantity":{"value":${60 + (i % 40)},"unit":"/min"}}`;
+      const lines = 440_000;
+      const chunk = Array.from({ length: 20_000 }, (_, i) => obs(i)).join('\n') + '\n';
+      writeFileSync(join(dir, 'Observation.ndjson'), chunk.repeat(lines / 20_000));
+      const mb = (statSync(join(dir, 'Observation.ndjson')).size + statSync(join(dir, 'Patient.ndjson')).size) / 2 ** 20;
+      const page = await (await browser.newContext()).newPage();
+      page.setDefaultTimeout(900_000);
+      await page.goto(`${origin}/?backend=wasm`);
+      await page.locator('[data-testid=risk-card] [data-testid^=risk-]').first().waitFor();
+      await page.evaluate(() => {
+        const w = globalThis;
+        w.__lt = [];
+        new PerformanceObserver((l) => l.getEntries().forEach((e) => w.__lt.push(e.duration))).observe({ entryTypes: ['longtask'] });
+        w.__t0 = performance.now();
+      });
+      await page.locator('[data-testid=import-files]').setInputFiles([join(dir, 'Patient.ndjson'), join(dir, 'Observation.ndjson')]);
+      await page.waitForFunction(() => ['done', 'error'].includes(document.querySelector('[data-testid=import-status]')?.getAttribute('data-status')), null, { polling: 50 });
+      const r = await page.evaluate(() => ({ seconds: (performance.now() - globalThis.__t0) / 1000, lt: globalThis.__lt, status: document.querySelector('[data-testid=import-status]').getAttribute('data-status'), patients: document.querySelector('[data-testid=coverage-patients]')?.textContent }));
+      out({ measure: 'import FHIR bulk NDJSON in the page', megabytes: mb, resources: lines + nPatients, status: r.status, patients: Number(r.patients), seconds: r.seconds, longTasksOver50ms: r.lt.filter((d) => d > 50).length, longestTaskMs: r.lt.length ? Math.max(...r.lt) : 0 });
+      await page.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  // 3. the app: import the 256-token patient as a timeline file, Explain with EG, watch the main thread
   if (patientFile) {
     const page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
     page.setDefaultTimeout(900_000);

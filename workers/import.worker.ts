@@ -29,47 +29,33 @@ export interface ImportOutcome {
 /** Files the importers read as bytes; everything else is text. */
 const isBinary = (name: string) => /\.parquet$/i.test(name);
 
-const jobs = new Map<string, AbortController>();
-
 const api = {
-  async importFiles(jobId: string, job: ImportJob, onProgress?: (phase: string, done: number, total: number) => void): Promise<ImportOutcome> {
-    const ctl = new AbortController();
-    jobs.set(jobId, ctl);
-    try {
-      // reading the files is the first half of the progress bar; parsing the second
-      const totalBytes = job.files.reduce((s, f) => s + f.file.size, 0) || 1;
-      let readBytes = 0;
-      const files: SourceFile[] = [];
-      for (const { file, path } of job.files) {
-        if (ctl.signal.aborted) throw new ImportError('cancelled');
-        const name = path || file.name;
-        try {
-          files.push(isBinary(name) ? { name, bytes: new Uint8Array(await file.arrayBuffer()) } : { name, text: await file.text() });
-        } catch (e) {
-          throw new ImportError(`${name}: cannot be read (${(e as Error).message})`);
-        }
-        readBytes += file.size;
-        onProgress?.('reading', readBytes, totalBytes);
+  /** Cancel is the page terminating this worker (see createImporter): a parser in synchronous work
+   *  could not notice anything gentler. */
+  async importFiles(job: ImportJob, onProgress?: (phase: string, done: number, total: number) => void): Promise<ImportOutcome> {
+    // progress comes in two phases: reading the files, then parsing them
+    const totalBytes = job.files.reduce((s, f) => s + f.file.size, 0) || 1;
+    let readBytes = 0;
+    const files: SourceFile[] = [];
+    for (const { file, path } of job.files) {
+      const name = path || file.name;
+      try {
+        files.push(isBinary(name) ? { name, bytes: new Uint8Array(await file.arrayBuffer()) } : { name, text: await file.text() });
+      } catch (e) {
+        throw new ImportError(`${name}: cannot be read (${(e as Error).message})`);
       }
-      return await importFiles(files, {
-        format: job.format,
-        shiftDates: job.shiftDates,
-        seed: job.seed,
-        vocab: job.vocab,
-        // a model folder's own map refines the shipped one (its entries win)
-        codeMap: job.codeMap ? mergeCodeMaps(SHIPPED_CODE_MAP, job.codeMap) : undefined,
-        signal: ctl.signal,
-        onProgress: (done, total) => onProgress?.('parsing', done, total),
-      });
-    } finally {
-      jobs.delete(jobId);
+      readBytes += file.size;
+      onProgress?.('reading', readBytes, totalBytes);
     }
-  },
-
-  cancel(jobId: string): boolean {
-    const ctl = jobs.get(jobId);
-    ctl?.abort();
-    return !!ctl;
+    return await importFiles(files, {
+      format: job.format,
+      shiftDates: job.shiftDates,
+      seed: job.seed,
+      vocab: job.vocab,
+      // a model folder's own map refines the shipped one (its entries win)
+      codeMap: job.codeMap ? mergeCodeMaps(SHIPPED_CODE_MAP, job.codeMap) : undefined,
+      onProgress: (done, total) => onProgress?.('parsing', done, total),
+    });
   },
 };
 

@@ -1,6 +1,7 @@
 // The typed client of the engine worker. Views never talk to the worker directly: they go through
 // the store, which holds one Engine.
 import { proxy, wrap, type Remote } from 'comlink';
+import { ImportError } from '../data/import/source';
 import type { EngineApi } from '../../workers/engine.worker';
 import type { ImportApi, ImportJob, ImportOutcome } from '../../workers/import.worker';
 export type { ImportJob, ImportOutcome };
@@ -54,10 +55,35 @@ export type ImporterCalls = {
 };
 
 export function createImporter(): ImporterCalls {
-  let importer: Importer | null = null;
-  const get = () => (importer ??= wrap<ImportApi>(new Worker(new URL('../../workers/import.worker.ts', import.meta.url), { type: 'module', name: 'exbehrt-import' })));
+  let worker: Worker | null = null;
+  let api: Importer | null = null;
+  const pending = new Map<string, (e: Error) => void>();
+  const get = () => {
+    if (!api) {
+      worker = new Worker(new URL('../../workers/import.worker.ts', import.meta.url), { type: 'module', name: 'exbehrt-import' });
+      api = wrap<ImportApi>(worker);
+    }
+    return api;
+  };
   return {
-    importFiles: (jobId, job, onProgress) => get().importFiles(jobId, job, onProgress ? proxy(onProgress) : undefined),
-    cancel: (jobId) => get().cancel(jobId),
+    importFiles: (jobId, job, onProgress) =>
+      new Promise<ImportOutcome>((resolve, reject) => {
+        pending.set(jobId, reject);
+        get()
+          .importFiles(job, onProgress ? proxy(onProgress) : undefined)
+          .then(resolve, reject)
+          .finally(() => pending.delete(jobId));
+      }),
+    async cancel(jobId) {
+      if (!pending.has(jobId)) return false;
+      // A parser busy in synchronous work (a large or damaged file) never sees an abort signal, so
+      // cancel stops the worker itself; the next import starts a fresh one.
+      worker?.terminate();
+      worker = null;
+      api = null;
+      for (const reject of pending.values()) reject(new ImportError('cancelled'));
+      pending.clear();
+      return true;
+    },
   };
 }

@@ -257,6 +257,36 @@ const CHECKS = [
     },
   },
   {
+    name: 'import: a large file shows progress and can be cancelled; nothing is added, and the next import works',
+    only: 'wasm',
+    async run({ page }) {
+      const dir = mkdtempSync(join(tmpdir(), 'exbehrt-big-'));
+      try {
+        // ~60 MB of bulk-data Observations for 200 patients, written here so the repo stays small
+        const patients = Array.from({ length: 200 }, (_, i) => JSON.stringify({ resourceType: 'Patient', id: `b${i}`, gender: i % 2 ? 'male' : 'female', birthDate: '1950-01-01' })).join('\n');
+        writeFileSync(join(dir, 'Patient.ndjson'), patients + '\n');
+        const obs = (i) => `{"resourceType":"Observation","id":"o${i}","status":"final","subject":{"reference":"Patient/b${i % 200}"},"code":{"coding":[{"system":"http://loinc.org","code":"8867-4"}]},"effectiveDateTime":"20${10 + (i % 10)}-0${1 + (i % 9)}-1${i % 10}","valueQuantity":{"value":${60 + (i % 40)},"unit":"/min"}}`;
+        const chunk = Array.from({ length: 20000 }, (_, i) => obs(i)).join('\n') + '\n';
+        writeFileSync(join(dir, 'Observation.ndjson'), chunk.repeat(12));
+        const before = await page.locator('[data-testid=patient-list] [role=option]').count();
+        await page.locator('[data-testid=import-files]').setInputFiles([join(dir, 'Patient.ndjson'), join(dir, 'Observation.ndjson')]);
+        await page.locator('[data-testid=import-status][data-status=running] progress').waitFor();
+        // the page stays responsive while the worker parses: a frame comes within 200 ms
+        const frameMs = await page.evaluate(() => new Promise((r) => { const t = performance.now(); requestAnimationFrame(() => r(performance.now() - t)); }));
+        if (frameMs > 200) throw new Error(`the page froze during the import (${frameMs.toFixed(0)} ms to the next frame)`);
+        await page.locator('[data-testid=import-cancel]').click();
+        await page.locator('[data-testid=import-status][data-status=cancelled]').waitFor({ timeout: 10_000 });
+        const after = await page.locator('[data-testid=patient-list] [role=option]').count();
+        if (after !== before) throw new Error(`the cancelled import changed the patient list (${before} -> ${after})`);
+        // a fresh worker takes the next import
+        await page.locator('[data-testid=import-files]').setInputFiles([join(dir, 'Patient.ndjson')]);
+        await page.waitForFunction(() => ['done', 'error'].includes(document.querySelector('[data-testid=import-status]')?.getAttribute('data-status')));
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  },
+  {
     name: 'no request leaves the origin',
     async run({ origin, requests, cspViolations }) {
       // the recorder must see the worker's fetches, or this check would pass blind

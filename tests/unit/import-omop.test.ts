@@ -56,10 +56,11 @@ describe('OMOP reader on the project fixture', () => {
     for (const s of ['MRN-00042', 'Jane Roe', 'Elm St', 'Dr Smith', 'Discharge summary']) expect(all).not.toContain(s);
   });
 
-  it('turns concepts into (system, code): standard first, source concept, source value shapes, CVX as immunization', async () => {
+  it('turns concepts into (system, code): ICD-10-CM source for conditions, then standard, source concept, source value shapes, CVX as immunization', async () => {
     const r = await readOmop(mini());
     const by = (origin: string) => r.events.find((e) => e.origin === origin)!;
-    expect(by('CONDITION_OCCURRENCE.csv line 2')).toMatchObject({ person: '101', kind: 'condition', system: 'SNOMED', code: '42343007', encounter: '1', date: '2020-01-03' });
+    // a condition keeps its recorded ICD-10-CM source code (what the models read) over the standard SNOMED concept
+    expect(by('CONDITION_OCCURRENCE.csv line 2')).toMatchObject({ person: '101', kind: 'condition', system: 'ICD10CM', code: 'I50.9', encounter: '1', date: '2020-01-03' });
     // concept 0 with an ICD-10 source value: recognised by its shape, written with the dot
     expect(by('CONDITION_OCCURRENCE.csv line 3')).toMatchObject({ system: 'ICD10CM', code: 'E11.9', date: '2021-05-05' });
     expect(by('CONDITION_OCCURRENCE.csv line 3').encounter).toBeUndefined();
@@ -70,7 +71,7 @@ describe('OMOP reader on the project fixture', () => {
     expect(by('MEASUREMENT.csv line 3')).toMatchObject({ code: '8867-4', value: 61, unit: '/min' });
     expect(by('MEASUREMENT.csv line 4')).toMatchObject({ system: 'LOINC', code: '11558-4', value: 7.4 }); // concept 0, LOINC-shaped source value
     expect(by('OBSERVATION.csv line 2')).toMatchObject({ system: 'LOINC', code: '72166-2', valueCode: { system: 'SNOMED', code: '266919005', display: 'Never smoker' } });
-    expect(by('DEATH.csv line 2')).toMatchObject({ kind: 'death', system: 'SNOMED', code: '42343007', date: '2022-02-02' });
+    expect(by('DEATH.csv line 2')).toMatchObject({ kind: 'death', system: 'ICD10CM', code: 'I50.9', date: '2022-02-02' });
     expect(r.events.filter((e) => e.kind === 'procedure')).toHaveLength(1);
     // upper-case headers (VISIT_OCCURRENCE.csv) read like lower-case ones
     expect(r.recordsRead).toEqual({

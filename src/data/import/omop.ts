@@ -357,6 +357,9 @@ function fromConcept(c: Concept): Coded {
 function resolve(concepts: Map<string, Concept>, concept: string, sourceConcept: string, sourceValue: string, kind: SourceKind): Coded | null {
   const std = concept ? concepts.get(concept) : undefined;
   const src = sourceConcept ? concepts.get(sourceConcept) : undefined;
+  // diagnoses: the models read ICD-10-CM, so a recorded ICD-10-CM source code beats mapping the
+  // standard SNOMED concept back to ICD-10 (a many-to-one map that loses the recorded detail)
+  if ((kind === 'condition' || kind === 'death') && src && systemOf(src.vocabulary) === 'ICD10CM') return fromConcept(src);
   if (std && std.standard && KNOWN_SYSTEMS.has(systemOf(std.vocabulary))) return fromConcept(std);
   if (src && KNOWN_SYSTEMS.has(systemOf(src.vocabulary))) return fromConcept(src);
   if (std && KNOWN_SYSTEMS.has(systemOf(std.vocabulary))) return fromConcept(std);
