@@ -237,6 +237,16 @@ describe('stress fixture', () => {
     expect(stressResult(p, 7).patientId).toBe(p.id);
   });
 
+  it('colours on a robust domain: one dominant event does not wash the others out', () => {
+    const { patient: p, result: r } = stressPatient(2000, 1);
+    const events = r.events.map((e, i) => (i === 0 ? { ...e, value: 1000 } : e));
+    const m = buildTimeline(p, { ...r, events });
+    const abs = events.filter((e) => e.event >= 0).map((e) => Math.abs(e.value)).sort((a, b) => a - b);
+    expect(m.markMax).toBe(abs[Math.floor(0.95 * (abs.length - 1))]);
+    expect(m.markMax).toBeLessThan(1000);
+    expect(m.marks.find((x) => x.id === `${events[0].visit}:${events[0].event}`)?.attribution).toBe(1000);
+  });
+
   it('builds its view model quickly (a progressive result every ~200 ms must cost little)', () => {
     const { patient: p, result: r } = stressPatient(2000, 1);
     buildTimeline(p, r); // warm-up

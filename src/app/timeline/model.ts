@@ -114,7 +114,9 @@ export interface TimelineModel {
   staticParts: StaticPartCell[];
   /** [first, last] visit time in UTC ms; [0, 0] without visits */
   timeExtent: [number, number];
-  /** max |attribution| over marks (0 when none): the mark colour domain is ±markMax */
+  /** the mark colour domain is ±markMax: the 95th percentile of |attribution| over marks (the max
+   *  for fewer than 20 marks; 0 when none), so that one or two dominant events do not wash every
+   *  other mark out to the pale centre; the few beyond it take the darkest band */
   markMax: number;
   /** max |contribution| over visits (0 when none) */
   visitMax: number;
@@ -225,6 +227,12 @@ function skeletonOf(patient: Patient): Skeleton {
   return skeleton;
 }
 
+function robustMax(values: Float64Array): number {
+  const abs = Array.from(values).filter((v) => !Number.isNaN(v)).map(Math.abs).sort((a, b) => a - b);
+  if (!abs.length) return 0;
+  return abs.length < 20 ? abs[abs.length - 1] : abs[Math.floor(0.95 * (abs.length - 1))];
+}
+
 export function buildTimeline(patient: Patient, result: AttributionResult | null): TimelineModel {
   const sk = skeletonOf(patient);
   // a result for another patient must not colour this one (a stale batch after a switch)
@@ -241,8 +249,8 @@ export function buildTimeline(patient: Patient, result: AttributionResult | null
       if (i === undefined) continue;
       value[i] = e.value;
       stderr[i] = e.stderr;
-      markMax = Math.max(markMax, Math.abs(e.value));
     }
+    markMax = robustMax(value);
     marks = marks.map((m, i) => (Number.isNaN(value[i]) ? m : { ...m, attribution: value[i], stderr: stderr[i] }));
     visits = visits.map((v) => {
       const contribution = r.visit[v.index];
