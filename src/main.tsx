@@ -6,6 +6,7 @@ import { createRoot } from 'react-dom/client';
 import { App } from './app/App';
 import './app/app.css';
 import { appUrl, createEngine, createImporter, engineCalls, type BackendName } from './state/engine-client';
+import { indexedDbShelf } from './state/model-shelf';
 import { createWorkbenchStore, fetchText } from './state/store';
 
 const params = new URLSearchParams(location.search);
@@ -24,6 +25,7 @@ if (params.get('bench') === 'timeline') {
   const store = createWorkbenchStore({
     engine: engineCalls(engine),
     importer: createImporter(),
+    shelf: typeof indexedDB === 'undefined' ? undefined : indexedDbShelf,
     fetchText,
     resolve: (path) => appUrl(path),
     preferredBackend: isBackendName(requested) ? requested : undefined,
@@ -34,7 +36,7 @@ if (params.get('bench') === 'timeline') {
 
   root.render(
     <StrictMode>
-      <App store={store} />
+      <App store={store} canKeep={typeof indexedDB !== 'undefined'} />
     </StrictMode>,
   );
   void store.getState().start();

@@ -11,7 +11,7 @@ import { activeBackend, fallbackOf, selectBackend, type BackendName } from '../s
 import type { Patient } from '../src/data/schema';
 import type { ModelCard } from '../src/model/card';
 import type { ModelConfig } from '../src/model/config';
-import { loadModelFromUrl, type ModelFolder } from '../src/model/folder';
+import { loadModelFromFiles, loadModelFromUrl, type ModelFolder } from '../src/model/folder';
 import { disposeModel, instantiate, logitsForGrids, predict, sigmoid, type LoadedModel, type PredictionRow } from '../src/model/runtime';
 
 export type { BackendName, PredictionRow };
@@ -86,6 +86,15 @@ function needModel(id: string): LoadedModel {
   return m;
 }
 
+/** Instantiate a validated folder under `id`, replacing (and freeing) a model loaded before. */
+function install(id: string, folder: ModelFolder): LoadedModelInfo {
+  const loaded = instantiate(folder);
+  const old = models.get(id);
+  models.set(id, loaded);
+  if (old) disposeModel(old);
+  return { id, name: folder.name, config: summarizeConfig(folder.config), card: folder.card };
+}
+
 const api = {
   /** Select the tfjs backend (once; later calls return the first answer). */
   init(preferred?: BackendName): Promise<BackendName> {
@@ -97,12 +106,20 @@ const api = {
    *  relative URLs against its own script, not the page. Loading an id again replaces it. */
   async loadModel(id: string, url: string): Promise<LoadedModelInfo> {
     await api.init();
-    const folder = await loadModelFromUrl(url);
-    const loaded = instantiate(folder);
-    const old = models.get(id);
-    models.set(id, loaded);
-    if (old) disposeModel(old);
-    return { id, name: folder.name, config: summarizeConfig(folder.config), card: folder.card };
+    return install(id, await loadModelFromUrl(url));
+  },
+
+  /** The same from files the user dropped or picked (a folder's files, or the files one by one). */
+  async loadModelFiles(id: string, files: File[]): Promise<LoadedModelInfo> {
+    await api.init();
+    return install(id, await loadModelFromFiles(files));
+  },
+
+  /** Free a model's tensors (the user removed it). */
+  unloadModel(id: string): boolean {
+    const m = models.get(id);
+    if (m) disposeModel(m);
+    return models.delete(id);
   },
 
   async predict(modelId: string, patients: Patient[]): Promise<PredictionRow[]> {

@@ -9,7 +9,9 @@ import {
   currentRevision,
   explanationFor,
   METHODS,
+  modelLabel,
   originalPrediction,
+  secondExplanation,
   percentileOf,
   selectedExplanation,
   selectedModelInfo,
@@ -22,12 +24,14 @@ import { ComparePanel } from './ComparePanel';
 import { ExplainPanel } from './ExplainPanel';
 import { ExplanationView } from './ExplanationView';
 import { ImportPanel } from './ImportPanel';
+import { ModelsPanel } from './ModelsPanel';
+import { SideBySide } from './SideBySide';
 import { ModelCard } from './ModelCard';
 import { PatientList } from './PatientList';
 import { RiskCard } from './RiskCard';
 import { WhatIfPanel } from './WhatIfPanel';
 
-export function App({ store }: { store: WorkbenchStore }) {
+export function App({ store, canKeep = false }: { store: WorkbenchStore; canKeep?: boolean }) {
   const s = useStore(store);
   const info = selectedModelInfo(s);
   const patient = selectedPatient(s);
@@ -69,7 +73,7 @@ export function App({ store }: { store: WorkbenchStore }) {
             {s.models.length === 0 && <option value="">(no models)</option>}
             {s.models.map((m) => (
               <option key={m.id} value={m.id}>
-                {s.modelInfo[m.id]?.card?.name ?? m.id}
+                {modelLabel(s, m.id)}
               </option>
             ))}
           </select>
@@ -168,11 +172,32 @@ export function App({ store }: { store: WorkbenchStore }) {
                 onReset={() => void s.resetEdits()}
               />
               <ComparePanel patient={patient} explanations={compared} busy={jobRunning} disabled={!s.task} onCompare={() => void s.compareMethods()} />
+              <SideBySide
+                patient={patient}
+                task={s.task}
+                primary={{ id: s.modelId!, label: modelLabel(s, s.modelId!), explanation }}
+                second={s.secondModelId ? { id: s.secondModelId, label: modelLabel(s, s.secondModelId), explanation: secondExplanation(s) } : null}
+                candidates={s.models.filter((m) => m.id !== s.modelId)}
+                labelOf={(id) => modelLabel(s, id)}
+                busy={jobRunning}
+                width={900}
+                onSelectSecond={(id) => void s.selectSecondModel(id)}
+                onExplainBoth={() => void s.explain().then(() => s.explainSecond())}
+              />
             </>
           )}
           <div id="import">
             <ImportPanel status={s.importStatus} onImport={(files, o) => void s.importData(files, o)} onCancel={() => void s.cancelImport()} />
           </div>
+          <ModelsPanel
+            models={s.models}
+            labelOf={(id) => modelLabel(s, id)}
+            canKeep={canKeep}
+            onFiles={(files) => void s.addModelFiles(files)}
+            onUrl={(url) => void s.addModelUrl(url)}
+            onKeep={(id) => void s.keepModel(id)}
+            onForget={(id) => void s.forgetModel(id)}
+          />
           {info ? (
             <ModelCard info={info} />
           ) : (

@@ -31,10 +31,11 @@ export function spearman(a: number[], b: number[]): number {
   return da && db ? num / Math.sqrt(da * db) : 0;
 }
 
-/** Spearman correlation of two results over the events both rank (matched by visit, event, part and
- *  row); NaN when fewer than 3 events are shared. */
+/** Spearman correlation of two results over the events both rank, matched by visit and event (so
+ *  two models with different layouts, e.g. ExBEHRT and diagnosis-only BEHRT, compare on the events
+ *  both see); NaN when fewer than 3 events are shared. */
 export function eventRankAgreement(a: AttributionResult, b: AttributionResult): { rho: number; n: number } {
-  const key = (e: AttributionResult['events'][number]) => `${e.visit}:${e.event}:${e.part}:${e.row}`;
+  const key = (e: AttributionResult['events'][number]) => `${e.visit}:${e.event}`;
   const other = new Map(b.events.map((e) => [key(e), e.value]));
   const xs: number[] = [];
   const ys: number[] = [];

@@ -26,6 +26,8 @@ export function engineCalls(engine: Engine): EngineCalls {
   return {
     init: (...a) => engine.init(...a),
     loadModel: (...a) => engine.loadModel(...a),
+    loadModelFiles: (...a) => engine.loadModelFiles(...a),
+    unloadModel: (...a) => engine.unloadModel(...a),
     predict: (...a) => engine.predict(...a),
     attribute: (jobId, modelId, job, onProgress) => engine.attribute(jobId, modelId, job, onProgress ? proxy(onProgress) : undefined),
     referenceRisks: (...a) => engine.referenceRisks(...a),

@@ -9,15 +9,31 @@ import { parsePatientsText, type ClinicalEvent, type Patient } from '../data/sch
 import type { AttributeOutcome, BackendName, EngineCalls, ImporterCalls, ImportJob, LoadedModelInfo, PredictionRow, ReferenceRisks } from './engine-client';
 import type { CoverageReport } from '../data/import/pipeline';
 import type { ImportFormat } from '../data/import';
+import type { ModelShelf } from './model-shelf';
 
 export const ModelIndexSchema = z.array(z.object({ id: z.string().min(1), path: z.string().min(1) })).min(1, 'lists no models');
-export type ModelEntry = z.infer<typeof ModelIndexSchema>[number];
+
+/** A model the workbench can load: shipped with the app (index.json), loaded from a same-origin
+ *  URL, dropped in by the user this session, or kept by the user in this browser (IndexedDB). */
+export interface ModelEntry {
+  id: string;
+  origin: 'shipped' | 'url' | 'dropped' | 'kept';
+  /** app-relative or absolute same-origin URL of the folder (shipped, url) */
+  path?: string;
+  /** a label for the picker before the model's card is known */
+  label?: string;
+}
 
 /** Where the shipped assets are, relative to the app's base URL. */
 export const ASSETS = { modelIndex: 'models/index.json', cohort: 'cohort/patients.jsonl' } as const;
 
 export interface WorkbenchDeps {
-  engine: Pick<EngineCalls, 'init' | 'loadModel' | 'predict'> & Partial<Pick<EngineCalls, 'attribute' | 'cancel' | 'referenceRisks' | 'importContext'>>;
+  engine: Pick<EngineCalls, 'init' | 'loadModel' | 'predict'> &
+    Partial<Pick<EngineCalls, 'attribute' | 'cancel' | 'referenceRisks' | 'importContext' | 'loadModelFiles' | 'unloadModel'>>;
+  /** where models the user chooses to keep are stored (IndexedDB in the browser) */
+  shelf?: ModelShelf;
+  /** the page's origin: a model URL must be on it */
+  origin?: string;
   /** the import worker (files -> timelines); absent where importing is not offered */
   importer?: ImporterCalls;
   /** GET a text file served with the app; rejects on HTTP errors */
@@ -113,6 +129,8 @@ export interface WorkbenchState {
   revisions: Record<string, Revision[]>;
   /** the last import, if any */
   importStatus: ImportStatus | null;
+  /** a second model explaining the same patient side by side, if chosen */
+  secondModelId: string | null;
 
   start(): Promise<void>;
   selectModel(id: string): Promise<void>;
@@ -137,6 +155,18 @@ export interface WorkbenchState {
    *  join the list (same id: replaced) and the first is selected. Nothing is added on failure. */
   importData(files: ImportJob['files'], opts?: { format?: ImportFormat; shiftDates?: boolean }): Promise<void>;
   cancelImport(): Promise<void>;
+  /** add a model from dropped or picked files (validated in the worker; nothing added on error) */
+  addModelFiles(files: File[]): Promise<string | null>;
+  /** add a model folder from a URL on this page's origin */
+  addModelUrl(url: string): Promise<string | null>;
+  /** keep a dropped model in this browser (IndexedDB), only when the user asks */
+  keepModel(id: string): Promise<void>;
+  /** remove a dropped or kept model (and delete it from this browser) */
+  forgetModel(id: string): Promise<void>;
+  /** choose the model explained next to the selected one (null: none) */
+  selectSecondModel(id: string | null): Promise<void>;
+  /** explain the current patient and task with the second model (same settings) */
+  explainSecond(): Promise<Explanation | null>;
 }
 
 export type WorkbenchStore = StoreApi<WorkbenchState>;
@@ -160,6 +190,10 @@ export const originalPrediction = (s: WorkbenchState): PredictionRow[] | null =>
 export const explanationFor = (s: WorkbenchState, method: Method = s.settings.method): Explanation | null =>
   s.modelId && s.patientId && s.task ? s.explanations[explanationKey(s.modelId, s.patientId, currentRevision(s), s.task, { ...s.settings, method })] ?? null : null;
 export const selectedExplanation = (s: WorkbenchState): Explanation | null => explanationFor(s);
+/** The second model's explanation of the same patient, task and settings. */
+export const secondExplanation = (s: WorkbenchState): Explanation | null =>
+  s.secondModelId && s.patientId && s.task ? s.explanations[explanationKey(s.secondModelId, s.patientId, currentRevision(s), s.task, s.settings)] ?? null : null;
+export const modelLabel = (s: WorkbenchState, id: string): string => s.modelInfo[id]?.card?.name ?? s.models.find((m) => m.id === id)?.label ?? id;
 
 /** The fraction of the reference population with a lower predicted risk (0..1), or null. */
 export function percentileOf(sorted: number[] | undefined, p: number): number | null {
@@ -208,6 +242,37 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
     }
   };
 
+  /** files of models dropped this session, by id (kept ones are read back from the shelf) */
+  const droppedFiles = new Map<string, File[]>();
+
+  /** Load a model into the worker unless it is there; false (and an error shown) when it fails. */
+  const ensureLoaded = async (id: string): Promise<boolean> => {
+    if (store.getState().modelInfo[id]) return true;
+    const entry = store.getState().models.find((m) => m.id === id);
+    if (!entry) {
+      store.setState({ error: `Unknown model ${id}` });
+      return false;
+    }
+    try {
+      const info = await once(`load:${id}`, `Loading model ${entry.label ?? id}…`, async () => {
+        if (entry.origin === 'shipped' || entry.origin === 'url') return deps.engine.loadModel(id, deps.resolve(entry.path!));
+        let files = droppedFiles.get(id);
+        if (!files && entry.origin === 'kept' && deps.shelf) {
+          const kept = await deps.shelf.get(id);
+          if (!kept) throw new Error('it is no longer stored in this browser');
+          files = kept.files.map((f) => new File([f.blob], f.name));
+        }
+        if (!files || !deps.engine.loadModelFiles) throw new Error('its files are not available');
+        return deps.engine.loadModelFiles(id, files);
+      });
+      store.setState((s) => ({ modelInfo: { ...s.modelInfo, [id]: info }, error: null }));
+      return true;
+    } catch (e) {
+      store.setState({ error: `Model ${entry.label ?? id} could not be loaded: ${message(e)}` });
+      return false;
+    }
+  };
+
   let running: { key: string; jobId: string; promise: Promise<Explanation | null> } | null = null;
   /** set when the user cancels, so that a loop over several jobs (compare) stops too */
   let cancelRequested = false;
@@ -215,10 +280,11 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
   const patchExplanation = (key: string, patch: Partial<Explanation>) =>
     store.setState((st) => (st.explanations[key] ? { explanations: { ...st.explanations, [key]: { ...st.explanations[key], ...patch } } } : {}));
 
-  const runExplanation = async (method: Method): Promise<Explanation | null> => {
-    const s = store.getState();
+  const runExplanation = async (method: Method, otherModel?: string): Promise<Explanation | null> => {
+    const s: WorkbenchState = store.getState();
     const patient = selectedPatient(s);
-    const { modelId, patientId, task } = s;
+    const { patientId, task } = s;
+    const modelId = otherModel ?? s.modelId;
     if (!deps.engine.attribute || !modelId || !patientId || !task || !patient || !s.modelInfo[modelId]) return null;
     const settings = { ...s.settings, method };
     const rev = currentRevision(s);
@@ -305,6 +371,7 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
     runningKey: null,
     revisions: {},
     importStatus: null,
+    secondModelId: null,
 
     async start() {
       set({ phase: 'starting', busy: 'Starting the engine…', error: null });
@@ -320,8 +387,16 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
       ]);
       if (backend.status === 'fulfilled') set({ backend: backend.value });
       else problems.push(`The model engine could not start: ${message(backend.reason)}`);
-      if (index.status === 'fulfilled') set({ models: index.value });
+      if (index.status === 'fulfilled') set({ models: index.value.map((m) => ({ ...m, origin: 'shipped' as const })) });
       else problems.push(`The model list could not be read: ${message(index.reason)}`);
+      if (deps.shelf) {
+        try {
+          const kept = await deps.shelf.list();
+          set((s) => ({ models: [...s.models, ...kept.map((k) => ({ id: k.id, origin: 'kept' as const, label: k.name }))] }));
+        } catch (e) {
+          problems.push(`Models kept in this browser could not be listed: ${message(e)}`);
+        }
+      }
       if (cohort.status === 'fulfilled') set({ patients: cohort.value, patientId: get().patientId ?? cohort.value[0]?.id ?? null });
       else problems.push(`The sample patients could not be read: ${message(cohort.reason)}`);
       set({ busy: null });
@@ -334,21 +409,12 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
     },
 
     async selectModel(id) {
-      const entry = get().models.find((m) => m.id === id);
-      if (!entry) {
+      if (!get().models.some((m) => m.id === id)) {
         set({ error: `Unknown model ${id}` });
         return;
       }
-      set({ modelId: id });
-      if (!get().modelInfo[id]) {
-        try {
-          const info = await once(`load:${id}`, `Loading model ${id}…`, () => deps.engine.loadModel(id, deps.resolve(entry.path)));
-          set((s) => ({ modelInfo: { ...s.modelInfo, [id]: info }, error: null }));
-        } catch (e) {
-          set({ error: `Model ${id} could not be loaded: ${message(e)}` });
-          return;
-        }
-      }
+      set({ modelId: id, secondModelId: get().secondModelId === id ? null : get().secondModelId });
+      if (!(await ensureLoaded(id))) return;
       // keep the task when the new model has it too
       const tasks = get().modelInfo[id].config.tasks.map((t) => t.name);
       if (!get().task || !tasks.includes(get().task!)) set({ task: tasks[0] ?? null });
@@ -530,6 +596,105 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
       if (!st || st.status !== 'running') return;
       set({ importStatus: { ...st, status: 'cancelled' } });
       await deps.importer?.cancel(st.jobId);
+    },
+
+    async addModelFiles(files) {
+      if (!deps.engine.loadModelFiles) {
+        set({ error: 'Loading a model from files is not available here' });
+        return null;
+      }
+      const config = files.find((f) => f.name === 'config.json');
+      const folder = (config?.webkitRelativePath ?? '').split('/').slice(-2, -1)[0];
+      let n = 1;
+      while (get().models.some((m) => m.id === `local-${n}`)) n++;
+      const id = `local-${n}`;
+      try {
+        const info = await once(`load:${id}`, `Checking and loading ${files.length} files…`, () => deps.engine.loadModelFiles!(id, files));
+        droppedFiles.set(id, files);
+        set((s) => ({ models: [...s.models, { id, origin: 'dropped', label: info.card?.name ?? folder ?? info.name }], modelInfo: { ...s.modelInfo, [id]: info }, error: null }));
+        await get().selectModel(id);
+        return id;
+      } catch (e) {
+        set({ error: `The model files were not loaded:\n${message(e)}` });
+        return null;
+      }
+    },
+
+    async addModelUrl(url) {
+      let u: URL;
+      try {
+        u = new URL(url, deps.resolve(''));
+      } catch {
+        set({ error: `Not a URL: ${url}` });
+        return null;
+      }
+      const origin = deps.origin ?? new URL(deps.resolve('')).origin;
+      if (u.origin !== origin) {
+        set({ error: `${u.href}: models load only from this page's origin (${origin}); nothing leaves the page` });
+        return null;
+      }
+      let n = 1;
+      while (get().models.some((m) => m.id === `url-${n}`)) n++;
+      const id = `url-${n}`;
+      const path = u.href.endsWith('/') ? u.href : u.href + '/';
+      set((s) => ({ models: [...s.models, { id, origin: 'url', path, label: u.pathname }] }));
+      if (!(await ensureLoaded(id))) {
+        set((s) => ({ models: s.models.filter((m) => m.id !== id) }));
+        return null;
+      }
+      await get().selectModel(id);
+      return id;
+    },
+
+    async keepModel(id) {
+      const files = droppedFiles.get(id);
+      if (!deps.shelf || !files) return;
+      const name = modelLabel(get(), id);
+      try {
+        await deps.shelf.put({ id, name, savedAt: new Date().toISOString(), files: files.map((f) => ({ name: f.name, blob: f })) });
+        set((s) => ({ models: s.models.map((m) => (m.id === id ? { ...m, origin: 'kept' as const } : m)), notice: `${name} is kept in this browser; it loads offline until you forget it.` }));
+      } catch (e) {
+        set({ error: `${name} could not be kept in this browser: ${message(e)}` });
+      }
+    },
+
+    async forgetModel(id) {
+      const entry = get().models.find((m) => m.id === id);
+      if (!entry || entry.origin === 'shipped') return;
+      if (entry.origin === 'kept') {
+        try {
+          await deps.shelf?.delete(id);
+        } catch (e) {
+          set({ error: `${modelLabel(get(), id)} could not be deleted from this browser: ${message(e)}` });
+          return;
+        }
+      }
+      droppedFiles.delete(id);
+      await deps.engine.unloadModel?.(id);
+      const rest = get().models.filter((m) => m.id !== id);
+      set((s) => {
+        const modelInfo = { ...s.modelInfo };
+        delete modelInfo[id];
+        return { models: rest, modelInfo, secondModelId: s.secondModelId === id ? null : s.secondModelId };
+      });
+      if (get().modelId === id) await get().selectModel(rest[0].id);
+    },
+
+    async selectSecondModel(id) {
+      set({ secondModelId: id });
+      if (id) await ensureLoaded(id);
+    },
+
+    async explainSecond() {
+      const { secondModelId, task } = get();
+      if (!secondModelId || !(await ensureLoaded(secondModelId))) return null;
+      const tasks = get().modelInfo[secondModelId].config.tasks.map((t) => t.name);
+      if (!task || !tasks.includes(task)) {
+        set({ error: `${modelLabel(get(), secondModelId)} has no task ${task} (it has ${tasks.join(', ')})` });
+        return null;
+      }
+      cancelRequested = false;
+      return runExplanation(get().settings.method, secondModelId);
     },
 
     async resetEdits() {

@@ -75,7 +75,7 @@ function fake() {
     [ASSETS.cohort]: [patient, { ...patient, id: 'p2' }].map((p) => JSON.stringify(p)).join('\n') + '\n',
   };
   const deps: WorkbenchDeps = {
-    resolve: (p) => `http://app.test/${p}`,
+    resolve: (p) => new URL(p, 'http://app.test/').href,
     fetchText: async (url) => files[url.replace('http://app.test/', '')],
     engine: {
       init: async () => 'wasm' as const,
@@ -380,5 +380,98 @@ describe('import through the store', () => {
     expect(store.getState().importStatus?.status).toBe('cancelled');
     expect(store.getState().patients).toHaveLength(2);
     expect(store.getState().error).toBeNull();
+  });
+});
+
+describe('researchers\' own models', () => {
+  function withModels() {
+    const f = fake();
+    const shelfData = new Map<string, import('../../src/state/model-shelf').ShelvedModel>();
+    const loads: string[] = [];
+    const deps: WorkbenchDeps = {
+      ...f.deps,
+      origin: 'http://app.test',
+      engine: {
+        ...f.deps.engine,
+        loadModel: async (id: string, url: string) => (loads.push(`url ${id} ${url}`), { ...info, id }),
+        loadModelFiles: async (id: string, files: File[]) => {
+          loads.push(`files ${id} ${files.map((x) => x.name).join(',')}`);
+          if (!files.some((x) => x.name === 'model.safetensors')) throw new Error('model.safetensors: missing (the folder needs config.json, vocab.json and model.safetensors)');
+          return { ...info, id, name: 'mine', card: null };
+        },
+        unloadModel: async () => true,
+      },
+      shelf: {
+        list: async () => [...shelfData.values()].map(({ id, name, savedAt }) => ({ id, name, savedAt })),
+        get: async (id) => shelfData.get(id) ?? null,
+        put: async (m) => void shelfData.set(m.id, m),
+        delete: async (id) => void shelfData.delete(id),
+      },
+    };
+    return { deps, loads, shelfData, calls: f.calls };
+  }
+  const folder = () => ['config.json', 'vocab.json', 'model.safetensors'].map((n) => new File(['x'], n));
+
+  it('a dropped folder is validated in the worker, listed, selected and predicted; nothing is stored', async () => {
+    const { deps, loads, shelfData } = withModels();
+    const store = createWorkbenchStore(deps);
+    await store.getState().start();
+    const id = await store.getState().addModelFiles(folder());
+    expect(id).toBe('local-1');
+    expect(loads.at(-1)).toBe('files local-1 config.json,vocab.json,model.safetensors');
+    expect(store.getState().models.find((m) => m.id === id)?.origin).toBe('dropped');
+    expect(store.getState().modelId).toBe(id);
+    expect(selectedPrediction(store.getState())).not.toBeNull();
+    expect(shelfData.size).toBe(0);
+  });
+
+  it('a broken folder adds nothing and shows every problem', async () => {
+    const { deps } = withModels();
+    const store = createWorkbenchStore(deps);
+    await store.getState().start();
+    expect(await store.getState().addModelFiles([new File(['x'], 'config.json')])).toBeNull();
+    expect(store.getState().models.map((m) => m.id)).toEqual(['exbehrt']);
+    expect(store.getState().error).toBe('The model files were not loaded:\nmodel.safetensors: missing (the folder needs config.json, vocab.json and model.safetensors)');
+  });
+
+  it('keep stores the files; a new session lists the kept model and loads it from storage; delete removes it', async () => {
+    const { deps, loads, shelfData } = withModels();
+    const store = createWorkbenchStore(deps);
+    await store.getState().start();
+    const id = (await store.getState().addModelFiles(folder()))!;
+    await store.getState().keepModel(id);
+    expect([...shelfData.keys()]).toEqual([id]);
+    const again = createWorkbenchStore(deps);
+    await again.getState().start();
+    expect(again.getState().models.map((m) => `${m.id}:${m.origin}`)).toEqual(['exbehrt:shipped', `${id}:kept`]);
+    await again.getState().selectModel(id);
+    expect(loads.at(-1)).toBe(`files ${id} config.json,vocab.json,model.safetensors`);
+    await again.getState().forgetModel(id);
+    expect(shelfData.size).toBe(0);
+    expect(again.getState().models.map((m) => m.id)).toEqual(['exbehrt']);
+    expect(again.getState().modelId).toBe('exbehrt');
+  });
+
+  it('a URL model must be on the page\'s origin', async () => {
+    const { deps, loads } = withModels();
+    const store = createWorkbenchStore(deps);
+    await store.getState().start();
+    expect(await store.getState().addModelUrl('https://elsewhere.example/m/')).toBeNull();
+    expect(store.getState().error).toMatch(/models load only from this page's origin \(http:\/\/app.test\)/);
+    expect(await store.getState().addModelUrl('/models/other')).toBe('url-1');
+    expect(loads.at(-1)).toBe('url url-1 http://app.test/models/other/');
+  });
+
+  it('a second model explains the same patient and task with the same settings', async () => {
+    const { deps, calls } = withModels();
+    const store = createWorkbenchStore(deps);
+    await store.getState().start();
+    await store.getState().addModelFiles(folder());
+    await store.getState().selectModel('exbehrt');
+    await store.getState().selectSecondModel('local-1');
+    await store.getState().explain();
+    const e = await store.getState().explainSecond();
+    expect(e).toMatchObject({ modelId: 'local-1', task: 'hf_12m', status: 'done' });
+    expect(calls.filter((c) => c.startsWith('attribute'))).toHaveLength(2);
   });
 });
