@@ -287,6 +287,48 @@ const CHECKS = [
     },
   },
   {
+    name: 'models: BEHRT next to ExBEHRT on the same patient, with their rank agreement',
+    only: 'wasm',
+    async run({ page, fixture }) {
+      await selectPatient(page, fixture.patient.id);
+      await page.locator('[data-testid=samples-input]').fill('16');
+      await page.locator('[data-testid=second-model]').selectOption('behrt');
+      await page.locator('[data-testid=explain-both]').click();
+      await page.locator('[data-testid=sbs-agreement]').waitFor();
+      const rho = Number(await page.locator('[data-testid=sbs-agreement]').getAttribute('data-rho'));
+      if (!(rho >= -1 && rho <= 1)) throw new Error(`rank agreement ${rho}`);
+      const panes = await page.locator('[data-testid=sbs-pane] [data-testid=timeline-svg]').count();
+      if (panes !== 2) throw new Error(`${panes} timelines side by side`);
+      await page.locator('[data-testid=second-model]').selectOption('');
+    },
+  },
+  {
+    name: 'models: a broken folder lists its problems; a dropped folder can be kept, survives a reload, and is deleted',
+    only: 'wasm',
+    async run({ page, fixture }) {
+      const dir = join(DIST, fixture.model.path);
+      // no weights: refused with the missing file named, nothing added
+      await page.locator('[data-testid=model-files]').setInputFiles([join(dir, 'config.json'), join(dir, 'vocab.json')]);
+      await page.waitForFunction(() => /model.safetensors/.test(document.querySelector('[data-testid=error]')?.textContent ?? ''));
+      if (await page.locator('[data-testid=model-entries] li').count() !== 2) throw new Error('a broken folder was added to the list');
+      // the shipped ExBEHRT's files, dropped: same risk as the shipped model
+      const files = ['config.json', 'vocab.json', 'model.safetensors', 'model-card.json', 'reference.json'].map((f) => join(dir, f));
+      await page.locator('[data-testid=model-files]').setInputFiles(files);
+      await page.locator('[data-testid=keep-local-1]').click();
+      await page.waitForFunction(() => /kept in this browser/.test(document.querySelector('[data-model-id=local-1]')?.textContent ?? ''));
+      await page.reload();
+      await page.locator('[data-model-id=local-1]').waitFor();
+      const label = (await page.locator('[data-model-id=local-1]').textContent()) ?? '';
+      if (!label.includes('kept in this browser')) throw new Error(`after reload: ${label}`);
+      await page.locator('[data-testid=model-select]').selectOption('local-1');
+      await page.waitForSelector('[data-testid=risk-card] [data-testid^=risk-]');
+      await page.locator('[data-testid=forget-local-1]').click();
+      await page.waitForFunction(() => !document.querySelector('[data-model-id=local-1]'));
+      const left = await page.evaluate(() => new Promise((r) => { const q = indexedDB.open('exbehrt-workbench'); q.onsuccess = () => { const tx = q.result.transaction('models', 'readonly'); const g = tx.objectStore('models').count(); g.onsuccess = () => r(g.result); }; }));
+      if (left !== 0) throw new Error(`${left} models still stored after delete`);
+    },
+  },
+  {
     name: 'no request leaves the origin',
     async run({ origin, requests, cspViolations }) {
       // the recorder must see the worker's fetches, or this check would pass blind
