@@ -1,5 +1,8 @@
 // Vite (app build, dev server, preview) and vitest (unit tests) in one file.
 import react from '@vitejs/plugin-react';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
 import { defineConfig, type Plugin } from 'vitest/config';
 
 /** What the built page may load: only its own origin. Nothing about a patient can leave the page.
@@ -27,8 +30,39 @@ function cspMeta(): Plugin {
   };
 }
 
+/** dist/sw.js: the service worker (src/offline/sw-template.js) with the list of every built file
+ *  to precache (app shell, scripts, wasm, shipped models, sample patients) and a version hash of
+ *  their contents, so a new build replaces the old cache. */
+function serviceWorker(): Plugin {
+  let outDir = 'dist';
+  return {
+    name: 'exbehrt-service-worker',
+    apply: 'build',
+    configResolved: (c) => void (outDir = c.build.outDir),
+    closeBundle() {
+      const files: string[] = [];
+      const walk = (d: string) => {
+        for (const f of readdirSync(d)) {
+          const p = join(d, f);
+          if (statSync(p).isDirectory()) walk(p);
+          else if (f !== 'sw.js' && !f.endsWith('.map')) files.push(p);
+        }
+      };
+      walk(outDir);
+      const hash = createHash('sha256');
+      const urls = files.sort().map((p) => {
+        hash.update(p).update(readFileSync(p));
+        return '/' + relative(outDir, p).split(sep).join('/');
+      });
+      urls.push('/');
+      const tpl = readFileSync('src/offline/sw-template.js', 'utf8');
+      writeFileSync(join(outDir, 'sw.js'), tpl.replace("'__VERSION__'", JSON.stringify(hash.digest('hex').slice(0, 16))).replace('__PRECACHE__', JSON.stringify(urls)));
+    },
+  };
+}
+
 export default defineConfig({
-  plugins: [react(), cspMeta()],
+  plugins: [react(), cspMeta(), serviceWorker()],
   worker: { format: 'es' },
   build: {
     target: 'es2022',

@@ -26,6 +26,7 @@ if (params.get('bench') === 'timeline') {
     engine: engineCalls(engine),
     importer: createImporter(),
     shelf: typeof indexedDB === 'undefined' ? undefined : indexedDbShelf,
+    reload: () => location.reload(),
     fetchText,
     resolve: (path) => appUrl(path),
     preferredBackend: isBackendName(requested) ? requested : undefined,
@@ -40,4 +41,10 @@ if (params.get('bench') === 'timeline') {
     </StrictMode>,
   );
   void store.getState().start();
+
+  // offline after one visit: the service worker precaches the app and the shipped models (built
+  // app only; the dev server serves modules that change on every edit)
+  if (import.meta.env.PROD && 'serviceWorker' in navigator) {
+    void navigator.serviceWorker.register(`${import.meta.env.BASE_URL}sw.js`).catch((e) => console.warn(`[offline] service worker not registered: ${e.message}`));
+  }
 }

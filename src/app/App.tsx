@@ -89,6 +89,16 @@ export function App({ store, canKeep = false }: { store: WorkbenchStore; canKeep
         <a href="#import" className="header-link">
           Import patients
         </a>
+        <button
+          type="button"
+          className="forget"
+          data-testid="forget-everything"
+          onClick={() => {
+            if (confirm('Forget everything? This deletes the models kept in this browser and drops every imported patient, edit and explanation.')) void s.forgetEverything();
+          }}
+        >
+          Forget everything
+        </button>
         <p className="status" role="status" aria-live="polite" data-testid="status">
           {s.busy ?? (s.phase === 'ready' ? 'Ready. Everything runs in this page; no data leaves it.' : '')}
         </p>

@@ -16,6 +16,8 @@ export interface ModelShelf {
   get(id: string): Promise<ShelvedModel | null>;
   put(model: ShelvedModel): Promise<void>;
   delete(id: string): Promise<void>;
+  /** delete everything this app stored in this browser */
+  clear(): Promise<void>;
 }
 
 const DB = 'exbehrt-workbench';
@@ -57,5 +59,14 @@ export const indexedDbShelf: ModelShelf = {
   },
   async delete(id) {
     await run('readwrite', (s) => s.delete(id));
+  },
+  clear() {
+    return new Promise((resolve, reject) => {
+      const req = indexedDB.deleteDatabase(DB);
+      req.onsuccess = () => resolve();
+      req.onerror = () => reject(new Error(`IndexedDB ${DB}: ${req.error?.message ?? 'cannot delete'}`));
+      // another tab holding the database open delays deletion; it completes when that tab closes
+      req.onblocked = () => resolve();
+    });
   },
 };

@@ -34,6 +34,8 @@ export interface WorkbenchDeps {
   shelf?: ModelShelf;
   /** the page's origin: a model URL must be on it */
   origin?: string;
+  /** start over with empty memory (the browser: location.reload) */
+  reload?: () => void;
   /** the import worker (files -> timelines); absent where importing is not offered */
   importer?: ImporterCalls;
   /** GET a text file served with the app; rejects on HTTP errors */
@@ -163,6 +165,9 @@ export interface WorkbenchState {
   keepModel(id: string): Promise<void>;
   /** remove a dropped or kept model (and delete it from this browser) */
   forgetModel(id: string): Promise<void>;
+  /** "Forget everything": stop all work, delete what this app stored in the browser (kept models),
+   *  and drop every patient, import, edit and explanation held in memory (by reloading the page) */
+  forgetEverything(): Promise<void>;
   /** choose the model explained next to the selected one (null: none) */
   selectSecondModel(id: string | null): Promise<void>;
   /** explain the current patient and task with the second model (same settings) */
@@ -678,6 +683,19 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
         return { models: rest, modelInfo, secondModelId: s.secondModelId === id ? null : s.secondModelId };
       });
       if (get().modelId === id) await get().selectModel(rest[0].id);
+    },
+
+    async forgetEverything() {
+      await get().cancel();
+      await get().cancelImport();
+      try {
+        await deps.shelf?.clear();
+      } catch (e) {
+        set({ error: `Stored models could not be deleted: ${message(e)}. Nothing else was changed.` });
+        return;
+      }
+      set({ revisions: {}, explanations: {}, importStatus: null, secondModelId: null });
+      deps.reload?.();
     },
 
     async selectSecondModel(id) {

@@ -329,6 +329,54 @@ const CHECKS = [
     },
   },
   {
+    name: 'offline: after one visit the app starts and explains with the network off',
+    only: 'wasm',
+    async run({ page, fixture, expectedUi }) {
+      await page.evaluate(() => navigator.serviceWorker.ready);
+      // the service worker precached everything once it is active; now cut the network
+      await page.context().setOffline(true);
+      try {
+        await page.reload();
+        await selectPatient(page, fixture.patient.id);
+        await page.locator('[data-testid=samples-input]').fill(String(UI_JOB.samples));
+        await page.locator('[data-testid=seed-input]').fill(String(UI_JOB.seed));
+        await page.locator('[data-testid=explain-button]').click();
+        await page.waitForFunction(() => document.querySelector('[data-testid=explain-status]')?.getAttribute('data-status') === 'done');
+        const logit = Number(await page.locator('[data-testid=explain-logit]').textContent());
+        if (!(Math.abs(logit - expectedUi.logit) <= 1e-4)) throw new Error(`offline logit ${logit}, CLI ${expectedUi.logit}`);
+      } finally {
+        await page.context().setOffline(false);
+      }
+    },
+  },
+  {
+    name: 'forget everything: kept models and imported patients are gone after it',
+    only: 'wasm',
+    async run({ page, fixture }) {
+      await page.reload();
+      const dir = join(DIST, fixture.model.path);
+      await page.locator('[data-testid=model-files]').setInputFiles(['config.json', 'vocab.json', 'model.safetensors'].map((f) => join(dir, f)));
+      await page.locator('[data-testid=keep-local-1]').click();
+      await page.waitForFunction(() => /kept in this browser/.test(document.querySelector('[data-model-id=local-1]')?.textContent ?? ''));
+      const tmp = mkdtempSync(join(tmpdir(), 'exbehrt-forget-'));
+      writeFileSync(join(tmp, 'mine.jsonl'), JSON.stringify({ ...fixture.patient, id: 'forget-me' }) + '\n');
+      await page.locator('[data-testid=import-files]').setInputFiles(join(tmp, 'mine.jsonl'));
+      await page.locator('[data-testid="patient-forget-me"]').waitFor();
+      rmSync(tmp, { recursive: true, force: true });
+      page.once('dialog', (d) => d.accept());
+      await Promise.all([page.waitForNavigation(), page.locator('[data-testid=forget-everything]').click()]);
+      await page.locator('[data-testid=model-entries]').waitFor();
+      const problems = [];
+      if (await page.locator('[data-model-id=local-1]').count()) problems.push('the kept model is still listed');
+      await page.locator('[data-testid=patient-search]').fill('forget-me');
+      if (await page.locator('[data-testid="patient-forget-me"]').count()) problems.push('the imported patient is still listed');
+      const dbs = await page.evaluate(async () => (await indexedDB.databases()).map((d) => d.name));
+      const left = await page.evaluate(() => new Promise((r) => { const q = indexedDB.open('exbehrt-workbench'); q.onupgradeneeded = () => r(0); q.onsuccess = () => { const names = q.result.objectStoreNames; if (!names.contains('models')) return r(0); const g = q.result.transaction('models').objectStore('models').count(); g.onsuccess = () => r(g.result); }; }));
+      if (left) problems.push(`${left} models still stored (databases: ${dbs.join(', ')})`);
+      if (problems.length) throw new Error(problems.join('; '));
+    },
+  },
+  {
     name: 'no request leaves the origin',
     async run({ origin, requests, cspViolations }) {
       // the recorder must see the worker's fetches, or this check would pass blind

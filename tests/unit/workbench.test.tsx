@@ -388,6 +388,7 @@ describe('researchers\' own models', () => {
     const f = fake();
     const shelfData = new Map<string, import('../../src/state/model-shelf').ShelvedModel>();
     const loads: string[] = [];
+    const reloads: number[] = [];
     const deps: WorkbenchDeps = {
       ...f.deps,
       origin: 'http://app.test',
@@ -406,9 +407,11 @@ describe('researchers\' own models', () => {
         get: async (id) => shelfData.get(id) ?? null,
         put: async (m) => void shelfData.set(m.id, m),
         delete: async (id) => void shelfData.delete(id),
+        clear: async () => shelfData.clear(),
       },
+      reload: () => void reloads.push(1),
     };
-    return { deps, loads, shelfData, calls: f.calls };
+    return { deps, loads, shelfData, reloads, calls: f.calls };
   }
   const folder = () => ['config.json', 'vocab.json', 'model.safetensors'].map((n) => new File(['x'], n));
 
@@ -450,6 +453,19 @@ describe('researchers\' own models', () => {
     expect(shelfData.size).toBe(0);
     expect(again.getState().models.map((m) => m.id)).toEqual(['exbehrt']);
     expect(again.getState().modelId).toBe('exbehrt');
+  });
+
+  it('forget everything deletes the kept models and starts over', async () => {
+    const { deps, shelfData, reloads } = withModels();
+    const store = createWorkbenchStore(deps);
+    await store.getState().start();
+    const id = (await store.getState().addModelFiles(folder()))!;
+    await store.getState().keepModel(id);
+    await store.getState().removeEvent(0, 0);
+    await store.getState().forgetEverything();
+    expect(shelfData.size).toBe(0);
+    expect(store.getState().revisions).toEqual({});
+    expect(reloads).toEqual([1]);
   });
 
   it('a URL model must be on the page\'s origin', async () => {
