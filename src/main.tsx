@@ -5,7 +5,7 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './app/App';
 import './app/app.css';
-import { appUrl, createEngine, createImporter, engineCalls, type BackendName } from './state/engine-client';
+import { appUrl, createEngine, createImporter, type BackendName } from './state/engine-client';
 import { indexedDbShelf } from './state/model-shelf';
 import { createWorkbenchStore, fetchText } from './state/store';
 
@@ -21,9 +21,9 @@ if (params.get('bench') === 'timeline') {
   const requested = params.get('backend');
   const BACKENDS: readonly string[] = ['webgpu', 'wasm', 'cpu'] satisfies BackendName[];
   const isBackendName = (s: string | null): s is BackendName => s !== null && BACKENDS.includes(s);
-  const { engine } = createEngine();
+  const engine = createEngine();
   const store = createWorkbenchStore({
-    engine: engineCalls(engine),
+    engine: engine.calls,
     importer: createImporter(),
     shelf: typeof indexedDB === 'undefined' ? undefined : indexedDbShelf,
     reload: () => location.reload(),
@@ -32,8 +32,20 @@ if (params.get('bench') === 'timeline') {
     preferredBackend: isBackendName(requested) ? requested : undefined,
   });
 
-  // the engine for the browser console and the browser checks (same calls the views use)
-  Object.assign(globalThis, { exbehrt: { engine, proxy } });
+  // a fresh worker after a crash: the store reloads the models and says what happened
+  engine.onRestart((why) => void store.getState().engineRestarted(why));
+
+  // the engine for the browser console and the browser checks (same calls the views use);
+  // killEngine() stops the worker as a crash would (fault injection)
+  Object.assign(globalThis, {
+    exbehrt: {
+      get engine() {
+        return engine.current();
+      },
+      proxy,
+      killEngine: (why?: string) => engine.kill(why),
+    },
+  });
 
   root.render(
     <StrictMode>

@@ -14,33 +14,68 @@ export type Engine = Remote<EngineApi>;
 /** The same calls as plain async functions: what the store depends on (a fake in tests). */
 export type EngineCalls = { [K in keyof EngineApi]: (...args: Parameters<EngineApi[K]>) => Promise<Awaited<ReturnType<EngineApi[K]>>> };
 
+/** A call that was in flight when its worker stopped (crashed, or was terminated). */
+export class EngineStoppedError extends Error {
+  constructor(why: string) {
+    super(`the model engine stopped (${why}); a fresh one was started`);
+    this.name = 'EngineStoppedError';
+  }
+}
+
 export interface EngineHandle {
-  engine: Engine;
-  /** stop the worker (frees its tensors and GPU memory) */
-  terminate(): void;
+  /** the engine as plain async calls, always on the current worker */
+  calls: EngineCalls;
+  /** the current worker's comlink proxy (for the browser checks) */
+  current(): Engine;
+  /** stop the worker as a crash would (fault injection and tests); pending calls fail with
+   *  EngineStoppedError and a fresh worker takes the next call */
+  kill(why?: string): void;
+  /** called after a fresh worker replaced a stopped one (models must be loaded again) */
+  onRestart(f: (why: string) => void): void;
 }
 
-/** The engine as plain async calls for the store: callbacks cross the worker boundary as comlink
- *  proxies (a plain function cannot be posted to a worker). */
-export function engineCalls(engine: Engine): EngineCalls {
-  return {
-    init: (...a) => engine.init(...a),
-    loadModel: (...a) => engine.loadModel(...a),
-    loadModelFiles: (...a) => engine.loadModelFiles(...a),
-    unloadModel: (...a) => engine.unloadModel(...a),
-    predict: (...a) => engine.predict(...a),
-    attribute: (jobId, modelId, job, onProgress) => engine.attribute(jobId, modelId, job, onProgress ? proxy(onProgress) : undefined),
-    referenceRisks: (...a) => engine.referenceRisks(...a),
-    cancel: (...a) => engine.cancel(...a),
-    importContext: (...a) => engine.importContext(...a),
-    loseDevice: () => engine.loseDevice(),
-    backend: () => engine.backend(),
-  };
-}
-
+/** The engine worker, supervised: if it dies (an uncaught error outside a call, e.g. out of memory,
+ *  or it is terminated), every pending call is rejected with EngineStoppedError instead of waiting
+ *  forever, a fresh worker is started, and onRestart listeners are told, so the store can reload
+ *  its models and report the interrupted job as cancelled. Callbacks cross the worker boundary as
+ *  comlink proxies (a plain function cannot be posted to a worker). */
 export function createEngine(): EngineHandle {
-  const worker = new Worker(new URL('../../workers/engine.worker.ts', import.meta.url), { type: 'module', name: 'exbehrt-engine' });
-  return { engine: wrap<EngineApi>(worker), terminate: () => worker.terminate() };
+  let worker: Worker;
+  let engine: Engine;
+  let died: Promise<never>;
+  let die: (e: Error) => void = () => {};
+  const listeners: Array<(why: string) => void> = [];
+  const start = () => {
+    worker = new Worker(new URL('../../workers/engine.worker.ts', import.meta.url), { type: 'module', name: 'exbehrt-engine' });
+    engine = wrap<EngineApi>(worker);
+    died = new Promise<never>((_, reject) => (die = reject));
+    died.catch(() => {}); // observed through the races below
+    worker.addEventListener('error', (e) => kill(e.message || 'the worker failed'));
+  };
+  const kill = (why = 'terminated') => {
+    worker.terminate();
+    const previous = die;
+    start();
+    previous(new EngineStoppedError(why));
+    for (const f of listeners) f(why);
+  };
+  /** a call on the current worker that fails (rather than hangs) if that worker dies */
+  const guard = <T>(f: (e: Engine) => Promise<T>): Promise<T> => Promise.race([f(engine), died]);
+  start();
+  const calls: EngineCalls = {
+    init: (...a) => guard((e) => e.init(...a)),
+    loadModel: (...a) => guard((e) => e.loadModel(...a)),
+    loadModelFiles: (...a) => guard((e) => e.loadModelFiles(...a)),
+    unloadModel: (...a) => guard((e) => e.unloadModel(...a)),
+    predict: (...a) => guard((e) => e.predict(...a)),
+    attribute: (jobId, modelId, job, onProgress) => guard((e) => e.attribute(jobId, modelId, job, onProgress ? proxy(onProgress) : undefined)),
+    referenceRisks: (...a) => guard((e) => e.referenceRisks(...a)),
+    cancel: (...a) => guard((e) => e.cancel(...a)),
+    importContext: (...a) => guard((e) => e.importContext(...a)),
+    loseDevice: () => guard((e) => e.loseDevice()),
+    backend: () => guard((e) => e.backend()),
+  };
+  return { calls, current: () => engine, kill, onRestart: (f) => void listeners.push(f) };
 }
 
 /** An absolute URL for a path served with the app (e.g. `models/exbehrt/`), resolved against the

@@ -168,6 +168,8 @@ export interface WorkbenchState {
   /** "Forget everything": stop all work, delete what this app stored in the browser (kept models),
    *  and drop every patient, import, edit and explanation held in memory (by reloading the page) */
   forgetEverything(): Promise<void>;
+  /** the engine worker stopped and a fresh one took over: load the models again */
+  engineRestarted(why: string): Promise<void>;
   /** choose the model explained next to the selected one (null: none) */
   selectSecondModel(id: string | null): Promise<void>;
   /** explain the current patient and task with the second model (same settings) */
@@ -320,8 +322,14 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
         });
         if (out.fellBack) store.setState({ backend: out.backend, notice: `The engine moved to ${out.backend}: ${out.fellBack}. The explanation was recomputed there.` });
       } catch (e) {
-        patchExplanation(key, { status: 'error', error: message(e), finishedAt: Date.now() });
-        store.setState({ error: `Explaining ${patientId} (${task}, ${METHOD_LABEL[method]}) failed: ${message(e)}` });
+        if (e instanceof Error && e.name === 'EngineStoppedError') {
+          // never a silent or partial answer: the job is reported as cancelled, to be run again
+          patchExplanation(key, { status: 'cancelled', error: message(e), finishedAt: Date.now() });
+          store.setState({ notice: `Explaining ${patientId} was interrupted: ${message(e)}. Press Explain to run it again.` });
+        } else {
+          patchExplanation(key, { status: 'error', error: message(e), finishedAt: Date.now() });
+          store.setState({ error: `Explaining ${patientId} (${task}, ${METHOD_LABEL[method]}) failed: ${message(e)}` });
+        }
       } finally {
         if (running?.jobId === jobId) running = null;
         store.setState((st) => (st.runningKey === key ? { runningKey: null } : {}));
@@ -696,6 +704,18 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
       }
       set({ revisions: {}, explanations: {}, importStatus: null, secondModelId: null });
       deps.reload?.();
+    },
+
+    async engineRestarted(why) {
+      set({ modelInfo: {}, backend: null, notice: `The model engine stopped (${why}) and was restarted; the models are being loaded again.` });
+      try {
+        set({ backend: await deps.engine.init(deps.preferredBackend) });
+      } catch (e) {
+        set({ error: `The model engine could not restart: ${message(e)}` });
+        return;
+      }
+      const id = get().modelId;
+      if (id) await get().selectModel(id);
     },
 
     async selectSecondModel(id) {

@@ -329,6 +329,28 @@ const CHECKS = [
     },
   },
   {
+    name: 'faults: the engine worker dies mid-explanation; the job is reported as cancelled, a fresh worker takes over and explains correctly',
+    only: 'wasm',
+    async run({ page, fixture, expectedUi }) {
+      await selectPatient(page, fixture.patient.id);
+      await page.locator('[data-testid=samples-input]').fill('4096');
+      await page.locator('[data-testid=explain-button]').click();
+      await page.waitForFunction(() => Number(document.querySelector('[data-testid=explain-progress]')?.getAttribute('value')) > 0);
+      await page.evaluate(() => globalThis.exbehrt.killEngine('killed by the browser check'));
+      await page.waitForFunction(() => document.querySelector('[data-testid=explain-status]')?.getAttribute('data-status') === 'cancelled');
+      const notice = (await page.locator('[data-testid=notice]').textContent()) ?? '';
+      if (!/engine stopped/.test(notice)) throw new Error(`no notice of the restart: ${JSON.stringify(notice)}`);
+      // the fresh worker has the models again: the same explanation as the CLI
+      await page.waitForSelector('[data-testid=model-card]');
+      await page.locator('[data-testid=samples-input]').fill(String(UI_JOB.samples));
+      await page.locator('[data-testid=seed-input]').fill(String(UI_JOB.seed));
+      await page.locator('[data-testid=explain-button]').click();
+      await page.waitForFunction(() => document.querySelector('[data-testid=explain-status]')?.getAttribute('data-status') === 'done');
+      const logit = Number(await page.locator('[data-testid=explain-logit]').textContent());
+      if (!(Math.abs(logit - expectedUi.logit) <= 1e-4)) throw new Error(`after the restart: logit ${logit}, CLI ${expectedUi.logit}`);
+    },
+  },
+  {
     name: 'offline: after one visit the app starts and explains with the network off',
     only: 'wasm',
     async run({ page, fixture, expectedUi }) {
