@@ -249,8 +249,8 @@ json.dump(m, open(dst + '/short-lab.json', 'w'))`,
     it('all problems at once', () => {
       fails(behrtArgs({ '--checkpoint': b('both.pt'), '--config': b('no-heads.json'), '--vocab': b('short-vocab.pkl') }), [
         'no-heads.json: num_attention_heads: missing, and the tensors cannot tell it (add num_attention_heads to the config)',
-        'both.pt: tensor bert.encoder.layer.1.output.dense.weight: missing, expected shape [16, 32]',
         'both.pt: tensor module.bert.encoder.layer.0.attention.self.query.weight (read as bert.encoder.layer.0.attention.self.query.weight): shape [16, 12], expected [16, 16] (from hidden_size=16)',
+        'both.pt: tensor bert.encoder.layer.1.output.dense.weight: missing, expected shape [16, 32]',
         'short-vocab.pkl: token2idx has 18 tokens, bert.embeddings.word_embeddings.weight has 20 rows',
       ]);
     });
