@@ -329,6 +329,36 @@ const CHECKS = [
     },
   },
   {
+    name: 'models: a checkpoint exported from PyTorch (tools/export) loads by drop-in and predicts as PyTorch does',
+    only: 'wasm',
+    async run({ page }) {
+      const dir = join(ROOT, 'tests/fixtures/export/behrt-exported');
+      const golden = JSON.parse(readFileSync(join(ROOT, 'tests/fixtures/export/behrt-exported-golden.json'), 'utf8'));
+      await page.locator('[data-testid=model-files]').setInputFiles(readdirSync(dir).map((f) => join(dir, f)));
+      await page.waitForFunction(() => /behrt-exported|exported/i.test(document.querySelector('[data-testid=model-entries]')?.textContent ?? ''));
+      // the golden patient, imported as a timeline file (the file must outlive the import)
+      const tmp = mkdtempSync(join(tmpdir(), 'exbehrt-export-'));
+      const id = golden.patient.id;
+      const problems = [];
+      try {
+        writeFileSync(join(tmp, 'patient.json'), JSON.stringify(golden.patient));
+        await page.locator('[data-testid=import-files]').setInputFiles(join(tmp, 'patient.json'));
+        for (const row of golden.predictions) {
+          const cell = `[data-testid=risk-card][data-patient-id="${id}"] [data-testid="risk-${row.task}"]`;
+          await page.waitForSelector(cell);
+          const got = Number(await page.locator(cell).textContent());
+          if (!(Math.abs(got - row.probability) <= TOLERANCE)) problems.push(`${row.task}: page ${got}, PyTorch ${row.probability}`);
+        }
+      } finally {
+        rmSync(tmp, { recursive: true, force: true });
+      }
+      const selected = await page.locator('[data-testid=model-select]').inputValue();
+      if (!selected.startsWith('local-')) problems.push(`the dropped model is not the selected one (${selected})`);
+      if (problems.length) throw new Error(problems.join('; '));
+      await page.locator('[data-testid=model-select]').selectOption('exbehrt');
+    },
+  },
+  {
     name: 'faults: the engine worker dies mid-explanation; the job is reported as cancelled, a fresh worker takes over and explains correctly',
     only: 'wasm',
     async run({ page, fixture, expectedUi }) {
