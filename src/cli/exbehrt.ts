@@ -26,6 +26,9 @@ commands:
   import     <fhir|synthea-csv|omop|meds|timeline|auto> <file or folder> -o patients.jsonl [--coverage coverage.json]
              [--shift-dates] [--seed S] [--model <folder>] [--codemap codemap.json] [--today YYYY-MM-DD]
                                                                             real data -> timelines, coverage summary on stderr
+  cohort     --model <folder> --patients <file> --out <dir> [--shard i/n] [--k 4] [--method kmeans|dbscan]
+             [--eps E --min-pts M] [--seed S] [--diagnosis PREFIX] [--task T] [--attribute-samples N --attribute-limit M]
+             cohort merge --out <dir>                                       representations, UMAP, clusters, summaries (docs/cohort.md)
 `;
 
 export class UsageError extends Error {}
@@ -54,6 +57,16 @@ async function main(argv: string[]): Promise<void> {
       return await importCommand(rest);
     } catch (e) {
       if (e instanceof ImportUsageError) throw new UsageError(e.message);
+      throw e;
+    }
+  }
+  // cohort takes a positional (merge) and its own flags: parsed in cohort-cmd
+  if (cmd === 'cohort') {
+    const { cohortCommand, CohortUsageError } = await import('./cohort-cmd');
+    try {
+      return await cohortCommand(rest);
+    } catch (e) {
+      if (e instanceof CohortUsageError) throw new UsageError(e.message);
       throw e;
     }
   }

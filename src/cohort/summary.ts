@@ -115,10 +115,10 @@ export function kaplanMeier(times: ArrayLike<number>, events: ArrayLike<number>)
 // ---------------------------------------------------------------------------------------------
 // Chi-square test of equal outcome rates across clusters
 
-/** Regularized lower incomplete gamma P(a, x) (Numerical Recipes: series below a + 1, continued
- *  fraction above). */
-function gammaP(a: number, x: number): number {
-  if (x <= 0) return 0;
+/** Regularized upper incomplete gamma Q(a, x) = 1 - P(a, x) (Numerical Recipes: series below
+ *  a + 1, continued fraction above, so that tiny upper tails keep their digits). */
+function gammaQ(a: number, x: number): number {
+  if (x <= 0) return 1;
   const lgA = lgamma(a);
   if (x < a + 1) {
     let sum = 1 / a;
@@ -127,7 +127,7 @@ function gammaP(a: number, x: number): number {
       del *= x / ++ap;
       sum += del;
     }
-    return sum * Math.exp(-x + a * Math.log(x) - lgA);
+    return 1 - sum * Math.exp(-x + a * Math.log(x) - lgA);
   }
   let b = x + 1 - a;
   let c = 1 / 1e-300;
@@ -145,7 +145,7 @@ function gammaP(a: number, x: number): number {
     h *= del;
     if (Math.abs(del - 1) < 1e-15) break;
   }
-  return 1 - Math.exp(-x + a * Math.log(x) - lgA) * h;
+  return Math.exp(-x + a * Math.log(x) - lgA) * h;
 }
 
 function lgamma(x: number): number {
@@ -179,7 +179,7 @@ export function chiSquareRates(groups: { positives: number; total: number }[]): 
     stat += (x.positives - e1) ** 2 / e1 + (x.total - x.positives - e0) ** 2 / e0;
   }
   const df = g.length - 1;
-  return { statistic: stat, df, pValue: Math.max(0, 1 - gammaP(df / 2, stat / 2)) };
+  return { statistic: stat, df, pValue: Math.min(1, Math.max(0, gammaQ(df / 2, stat / 2))) };
 }
 
 // ---------------------------------------------------------------------------------------------
