@@ -4,8 +4,8 @@ import * as tf from '@tensorflow/tfjs';
 import { expose } from 'comlink';
 import { attribute, AttributionError } from '../src/attribution';
 import { TimelineError } from '../src/data/schema';
-import { TokenizeError } from '../src/tokens/layout';
-import { parseReferenceSet, referenceGrids, type ReferenceFilter, type ReferenceSet } from '../src/attribution/reference';
+import { tokenize, TokenizeError } from '../src/tokens/layout';
+import { matchesFilter, parseReferenceSet, referenceGrids, type ReferenceFilter, type ReferenceSet } from '../src/attribution/reference';
 import type { AttributionResult, Method } from '../src/attribution/types';
 import { activeBackend, fallbackOf, selectBackend, type BackendName } from '../src/backend-browser';
 import type { Patient } from '../src/data/schema';
@@ -66,6 +66,9 @@ export interface AttributeJob {
 export interface ReferenceRisks {
   description: string;
   size: number;
+  /** age range (years at the last visit) and sex counts of the (filtered) reference patients */
+  ages: [number, number] | null;
+  sexes: Record<string, number>;
   /** per task, the reference patients' probabilities in ascending order */
   sorted: Record<string, number[]>;
 }
@@ -178,10 +181,28 @@ const api = {
     const grids = referenceGrids(set, model.folder.config, filter);
     const logits = await logitsForGrids(model, grids);
     const sorted = Object.fromEntries(Object.entries(logits).map(([task, l]) => [task, Array.from(l, sigmoid).sort((a, b) => a - b)]));
-    const out: ReferenceRisks = { description: set.description, size: grids.length, sorted };
+    const members = set.patients.filter((p) => matchesFilter(p, filter));
+    const ages = members.length ? ([Math.min(...members.map((p) => p.age)), Math.max(...members.map((p) => p.age))] as [number, number]) : null;
+    const sexes: Record<string, number> = {};
+    for (const p of members) sexes[p.sex] = (sexes[p.sex] ?? 0) + 1;
+    const out: ReferenceRisks = { description: set.description, size: grids.length, ages, sexes, sorted };
     if (!referenceRiskCache.has(model)) referenceRiskCache.set(model, new Map());
     referenceRiskCache.get(model)!.set(key, out);
     return out;
+  },
+
+  /** How much of a patient the model reads: events whose code it does not know (they become UNK),
+   *  and what truncation to max_len drops. For the context-of-use notices. */
+  tokenInfo(modelId: string, patient: Patient): { events: number; unknownEvents: number; unknownCodes: string[]; truncatedVisits: number; droppedEvents: number } {
+    const { folder } = needModel(modelId);
+    const grid = tokenize(patient, folder.vocab, folder.config);
+    return {
+      events: patient.visits.reduce((n, v) => n + v.events.length, 0),
+      unknownEvents: Object.values(grid.unknown).reduce((a, b) => a + b, 0),
+      unknownCodes: Object.keys(grid.unknown),
+      truncatedVisits: grid.truncatedVisits,
+      droppedEvents: grid.droppedEvents,
+    };
   },
 
   /** What an import needs from a model: its vocabulary (to report in-vocabulary coverage) and its
@@ -203,6 +224,12 @@ const api = {
     if (activeBackend() !== 'webgpu') return false;
     (tf.backend() as unknown as { device: { destroy(): void } }).device.destroy();
     return true;
+  },
+
+  /** What tfjs holds in this worker (read-only; for bench/soak.mjs): live tensors and their bytes. */
+  memory(): { numTensors: number; numBytes: number } {
+    const m = tf.memory();
+    return { numTensors: m.numTensors, numBytes: m.numBytes };
   },
 
   /** The active backend, or null before init. */

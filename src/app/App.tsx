@@ -2,15 +2,19 @@
 // explanation controls and progress, the attribution timeline with its summaries, what-if edits,
 // the method comparison, exports and the model card. All model work goes through the store to the
 // worker; this file only arranges views.
-import { useEffect, useState } from 'react';
+import { useCallback, useEffect, useState } from 'react';
+import type { ReferenceFilter } from '../attribution/reference';
 import { useStore } from 'zustand';
 import type { Method } from '../attribution/types';
 import {
   currentRevision,
   explanationFor,
   METHODS,
+  explanationWithReference,
   modelLabel,
   originalPrediction,
+  predictionKey,
+  referenceKey,
   secondExplanation,
   percentileOf,
   selectedExplanation,
@@ -21,6 +25,9 @@ import {
   type WorkbenchStore,
 } from '../state/store';
 import { ComparePanel } from './ComparePanel';
+import { contextNotices, ContextNotices } from './ContextNotices';
+import { ReferenceCompare } from './ReferenceCompare';
+import { ReferencePicker } from './ReferencePicker';
 import { ExplainPanel } from './ExplainPanel';
 import { ExplanationView } from './ExplanationView';
 import { ImportPanel } from './ImportPanel';
@@ -44,10 +51,28 @@ export function App({ store, canKeep = false }: { store: WorkbenchStore; canKeep
   const percentiles = Object.fromEntries((rows ?? []).map((r) => [r.task, percentileOf(reference?.sorted[r.task], r.probability)]));
   const compared = Object.fromEntries(METHODS.map((m) => [m, explanationFor(s, m)])) as Record<Method, Explanation | null>;
   const jobRunning = s.runningKey !== null;
+  const ready = !!rows;
+  const refFilter = s.settings.reference;
+  const refStats = s.modelId ? s.referenceStats[referenceKey(s.modelId, refFilter)] : undefined;
+  const notices =
+    patient && s.modelId
+      ? contextNotices({
+          patient,
+          modelName: modelLabel(s, s.modelId),
+          population: reference,
+          chosen: refStats,
+          filter: refFilter,
+          tokens: s.tokenInfo[predictionKey(s.modelId, patient.id, currentRevision(s))],
+        })
+      : [];
+  const refFilterKey = JSON.stringify(refFilter);
+  const loadStats = useCallback((f: ReferenceFilter) => void store.getState().loadReferenceStats(f), [store]);
+  useEffect(() => {
+    if (ready) void store.getState().loadReferenceStats();
+  }, [ready, s.modelId, refFilterKey, store]);
 
   // once the first prediction is on screen, predict the cohort (risk column) and the reference
   // population (percentiles) in the background
-  const ready = !!rows;
   useEffect(() => {
     if (ready) void store.getState().warmUp();
   }, [ready, s.modelId, store]);
@@ -136,6 +161,7 @@ export function App({ store, canKeep = false }: { store: WorkbenchStore; canKeep
             reference={reference}
             edited={revisions.length > 0}
           />
+          <ContextNotices notices={notices} />
           {patient && info && (
             <>
               <ExplainPanel
@@ -147,7 +173,15 @@ export function App({ store, canKeep = false }: { store: WorkbenchStore; canKeep
                 onSettings={(patch) => s.updateSettings(patch)}
                 onExplain={() => void s.explain()}
                 onCancel={() => void s.cancel()}
-              />
+              >
+                <ReferencePicker
+                  patient={patient}
+                  filter={refFilter}
+                  stats={refStats}
+                  task={s.task}
+                  onChange={(f) => void s.updateSettings({ reference: f })}
+                />
+              </ExplainPanel>
               <ExplanationView
                 patient={patient}
                 explanation={explanation}
@@ -182,6 +216,18 @@ export function App({ store, canKeep = false }: { store: WorkbenchStore; canKeep
                 onReset={() => void s.resetEdits()}
               />
               <ComparePanel patient={patient} explanations={compared} busy={jobRunning} disabled={!s.task} onCompare={() => void s.compareMethods()} />
+              <ReferenceCompare
+                key={patient.id}
+                patient={patient}
+                task={s.task}
+                filterA={refFilter}
+                explanationA={explanationWithReference(s, refFilter)}
+                explanationOf={(f) => explanationWithReference(s, f)}
+                statsOf={(f) => (s.modelId ? s.referenceStats[referenceKey(s.modelId, f)] : undefined)}
+                busy={jobRunning}
+                onStats={loadStats}
+                onExplain={(f) => void s.explainWithReference(refFilter).then(() => s.explainWithReference(f))}
+              />
               <SideBySide
                 patient={patient}
                 task={s.task}

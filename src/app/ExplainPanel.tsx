@@ -1,7 +1,7 @@
 // How to explain (method, samples, seed) and how far the explanation has got: a progress bar with
 // the samples done, the running standard error and completeness gap, and Cancel. The numbers
 // refine live as the worker publishes each batch.
-import { useId, useState } from 'react';
+import { useId, useState, type ReactNode } from 'react';
 import type { Method } from '../attribution/types';
 import { METHOD_LABEL, METHODS, type ExplainSettings, type Explanation } from '../state/store';
 import { BACKEND_LABEL } from './format';
@@ -17,6 +17,8 @@ export interface ExplainPanelProps {
   onSettings: (patch: Partial<ExplainSettings>) => boolean;
   onExplain: () => void;
   onCancel: () => void;
+  /** the reference population picker (shown for expected gradients) */
+  children?: ReactNode;
 }
 
 /** gap as a share of |f(x) - mean f(x')|, the scale EG's completeness is judged on */
@@ -26,7 +28,7 @@ export function relativeGap(e: Explanation['result']): number | null {
   return span > 1e-9 ? Math.abs(e.gap) / span : null;
 }
 
-export function ExplainPanel({ settings, explanation, busy, disabled, referenceDescription, onSettings, onExplain, onCancel }: ExplainPanelProps) {
+export function ExplainPanel({ settings, explanation, busy, disabled, referenceDescription, onSettings, onExplain, onCancel, children }: ExplainPanelProps) {
   const base = useId();
   const r = explanation?.result ?? null;
   const running = explanation?.status === 'running';
@@ -99,7 +101,8 @@ export function ExplainPanel({ settings, explanation, busy, disabled, referenceD
           Cancel
         </button>
       </form>
-      {settings.method === 'eg' && referenceDescription && <p className="muted small">Reference population: {referenceDescription}</p>}
+      {settings.method === 'eg' && children}
+      {settings.method === 'eg' && referenceDescription && <p className="muted small">Reference set: {referenceDescription}</p>}
       {explanation && (
         <div className="explain-status" data-testid="explain-status" data-status={explanation.status}>
           {(running || r) && sampled && (

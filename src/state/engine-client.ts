@@ -72,8 +72,10 @@ export function createEngine(): EngineHandle {
     referenceRisks: (...a) => guard((e) => e.referenceRisks(...a)),
     cancel: (...a) => guard((e) => e.cancel(...a)),
     importContext: (...a) => guard((e) => e.importContext(...a)),
+    tokenInfo: (...a) => guard((e) => e.tokenInfo(...a)),
     loseDevice: () => guard((e) => e.loseDevice()),
     backend: () => guard((e) => e.backend()),
+    memory: () => guard((e) => e.memory()),
   };
   return { calls, current: () => engine, kill, onRestart: (f) => void listeners.push(f) };
 }

@@ -29,7 +29,7 @@ export const ASSETS = { modelIndex: 'models/index.json', cohort: 'cohort/patient
 
 export interface WorkbenchDeps {
   engine: Pick<EngineCalls, 'init' | 'loadModel' | 'predict'> &
-    Partial<Pick<EngineCalls, 'attribute' | 'cancel' | 'referenceRisks' | 'importContext' | 'loadModelFiles' | 'unloadModel'>>;
+    Partial<Pick<EngineCalls, 'attribute' | 'cancel' | 'referenceRisks' | 'importContext' | 'loadModelFiles' | 'unloadModel' | 'tokenInfo'>>;
   /** where models the user chooses to keep are stored (IndexedDB in the browser) */
   shelf?: ModelShelf;
   /** the page's origin: a model URL must be on it */
@@ -123,6 +123,10 @@ export interface WorkbenchState {
   cohortRisks: Record<string, Record<string, Record<string, number>>>;
   /** reference-population risks per model (for percentiles) */
   referenceRisks: Record<string, ReferenceRisks | null>;
+  /** the chosen (filtered) reference population per referenceKey(model, filter): size, ages, sexes, risks */
+  referenceStats: Record<string, ReferenceRisks | null>;
+  /** how much of the patient the model reads, per predictionKey */
+  tokenInfo: Record<string, TokenInfo>;
   /** explanations by explanationKey */
   explanations: Record<string, Explanation>;
   /** the key of the job running in the worker, if any */
@@ -168,6 +172,10 @@ export interface WorkbenchState {
   /** "Forget everything": stop all work, delete what this app stored in the browser (kept models),
    *  and drop every patient, import, edit and explanation held in memory (by reloading the page) */
   forgetEverything(): Promise<void>;
+  /** explain the current patient with EG against another reference population (side by side) */
+  explainWithReference(reference: ReferenceFilter): Promise<Explanation | null>;
+  /** size, ages, sexes and risks of the reference population the settings choose (cached) */
+  loadReferenceStats(filter?: ReferenceFilter): Promise<ReferenceRisks | null>;
   /** the engine worker stopped and a fresh one took over: load the models again */
   engineRestarted(why: string): Promise<void>;
   /** choose the model explained next to the selected one (null: none) */
@@ -178,6 +186,15 @@ export interface WorkbenchState {
 
 export type WorkbenchStore = StoreApi<WorkbenchState>;
 
+export interface TokenInfo {
+  events: number;
+  unknownEvents: number;
+  unknownCodes: string[];
+  truncatedVisits: number;
+  droppedEvents: number;
+}
+
+export const referenceKey = (modelId: string, filter: ReferenceFilter) => `${modelId}\u0000${JSON.stringify(filter)}`;
 export const predictionKey = (modelId: string, patientId: string, rev = 0) => `${modelId}\u0000${patientId}\u0000${rev}`;
 export const explanationKey = (modelId: string, patientId: string, rev: number, task: string, s: ExplainSettings) =>
   [modelId, patientId, rev, task, s.method, s.method === 'gxi' || s.method === 'occlusion' ? '' : s.samples, s.method === 'eg' ? s.seed : '', JSON.stringify(s.reference)].join('\u0000');
@@ -197,6 +214,9 @@ export const originalPrediction = (s: WorkbenchState): PredictionRow[] | null =>
 export const explanationFor = (s: WorkbenchState, method: Method = s.settings.method): Explanation | null =>
   s.modelId && s.patientId && s.task ? s.explanations[explanationKey(s.modelId, s.patientId, currentRevision(s), s.task, { ...s.settings, method })] ?? null : null;
 export const selectedExplanation = (s: WorkbenchState): Explanation | null => explanationFor(s);
+/** The EG explanation of the current patient and task against a given reference population. */
+export const explanationWithReference = (s: WorkbenchState, reference: ReferenceFilter): Explanation | null =>
+  s.modelId && s.patientId && s.task ? s.explanations[explanationKey(s.modelId, s.patientId, currentRevision(s), s.task, { ...s.settings, method: 'eg', reference })] ?? null : null;
 /** The second model's explanation of the same patient, task and settings. */
 export const secondExplanation = (s: WorkbenchState): Explanation | null =>
   s.secondModelId && s.patientId && s.task ? s.explanations[explanationKey(s.secondModelId, s.patientId, currentRevision(s), s.task, s.settings)] ?? null : null;
@@ -244,6 +264,8 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
     try {
       const rows = await once(`predict:${key}`, `Predicting ${patientId}…`, () => deps.engine.predict(modelId, [patient]));
       store.setState((st) => ({ predictions: { ...st.predictions, [key]: rows }, error: null }));
+      const info = await deps.engine.tokenInfo?.(modelId, patient);
+      if (info) store.setState((st) => ({ tokenInfo: { ...st.tokenInfo, [key]: info } }));
     } catch (e) {
       store.setState({ error: `Prediction for ${patientId} failed: ${message(e)}` });
     }
@@ -287,13 +309,13 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
   const patchExplanation = (key: string, patch: Partial<Explanation>) =>
     store.setState((st) => (st.explanations[key] ? { explanations: { ...st.explanations, [key]: { ...st.explanations[key], ...patch } } } : {}));
 
-  const runExplanation = async (method: Method, otherModel?: string): Promise<Explanation | null> => {
+  const runExplanation = async (method: Method, otherModel?: string, reference?: ReferenceFilter): Promise<Explanation | null> => {
     const s: WorkbenchState = store.getState();
     const patient = selectedPatient(s);
     const { patientId, task } = s;
     const modelId = otherModel ?? s.modelId;
     if (!deps.engine.attribute || !modelId || !patientId || !task || !patient || !s.modelInfo[modelId]) return null;
-    const settings = { ...s.settings, method };
+    const settings = { ...s.settings, method, ...(reference ? { reference } : {}) };
     const rev = currentRevision(s);
     const key = explanationKey(modelId, patientId, rev, task, settings);
     const known = s.explanations[key];
@@ -380,6 +402,8 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
     predictions: {},
     cohortRisks: {},
     referenceRisks: {},
+    referenceStats: {},
+    tokenInfo: {},
     explanations: {},
     runningKey: null,
     revisions: {},
@@ -704,6 +728,26 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
       }
       set({ revisions: {}, explanations: {}, importStatus: null, secondModelId: null });
       deps.reload?.();
+    },
+
+    async explainWithReference(reference) {
+      cancelRequested = false;
+      return runExplanation('eg', undefined, reference);
+    },
+
+    async loadReferenceStats(filter = get().settings.reference) {
+      const { modelId } = get();
+      if (!modelId || !deps.engine.referenceRisks || !(await ensureLoaded(modelId))) return null;
+      const key = referenceKey(modelId, filter);
+      if (key in get().referenceStats) return get().referenceStats[key];
+      try {
+        const stats = await deps.engine.referenceRisks(modelId, filter);
+        set((s) => ({ referenceStats: { ...s.referenceStats, [key]: stats } }));
+        return stats;
+      } catch (e) {
+        set({ error: `The reference population ${JSON.stringify(filter)} could not be read: ${message(e)}` });
+        return null;
+      }
     },
 
     async engineRestarted(why) {

@@ -219,6 +219,29 @@ const CHECKS = [
     },
   },
   {
+    name: 'reference populations: switching to an age- and sex-matched reference shows its size and changes the explanation',
+    only: 'wasm',
+    async run({ page }) {
+      const before = Number(await page.locator('[data-testid=explain-logit]').textContent());
+      const refBefore = (await page.locator('[data-testid=explain-status] dd').nth(1).textContent()) ?? '';
+      await page.locator('[data-testid=reference-mode]').selectOption('matched');
+      await page.waitForFunction(() => {
+        const n = Number(document.querySelector('[data-testid=reference-stats]')?.getAttribute('data-size'));
+        return n > 0 && n < 300;
+      });
+      const size = Number(await page.locator('[data-testid=reference-stats]').getAttribute('data-size'));
+      await page.locator('[data-testid=explain-button]').click();
+      await page.waitForFunction(() => document.querySelector('[data-testid=explain-status]')?.getAttribute('data-status') === 'done');
+      const refAfter = (await page.locator('[data-testid=explain-status] dd').nth(1).textContent()) ?? '';
+      const after = Number(await page.locator('[data-testid=explain-logit]').textContent());
+      if (after !== before) throw new Error(`the patient's logit changed with the reference (${before} -> ${after})`);
+      if (refAfter === refBefore) throw new Error(`the mean reference logit did not change (${refAfter}) with a reference of ${size} patients`);
+      const shown = (await page.locator('[data-testid=explain-status]').textContent()) ?? '';
+      if (!shown.includes(String(size))) throw new Error(`the explanation does not state its ${size} reference patients`);
+      await page.locator('[data-testid=reference-mode]').selectOption('all');
+    },
+  },
+  {
     name: 'workbench: compare runs all four methods and shows their rank agreement',
     only: 'wasm', // four methods on an emulated GPU would take minutes; the engine paths are the same
     async run({ page }) {

@@ -101,7 +101,7 @@ function fake() {
         }
       },
       cancel: async (jobId: string) => (cancelled.add(jobId), true),
-      referenceRisks: async () => ({ description: 'ref', size: 4, sorted: { hf_12m: [0.1, 0.2, 0.3, 0.5], death_6m: [0, 0, 0.01, 0.9] } }),
+      referenceRisks: async () => ({ description: 'ref', size: 4, ages: [40, 80] as [number, number], sexes: { F: 2, M: 2 }, sorted: { hf_12m: [0.1, 0.2, 0.3, 0.5], death_6m: [0, 0, 0.01, 0.9] } }),
     },
   };
   return { deps, calls };
@@ -489,5 +489,45 @@ describe('researchers\' own models', () => {
     const e = await store.getState().explainSecond();
     expect(e).toMatchObject({ modelId: 'local-1', task: 'hf_12m', status: 'done' });
     expect(calls.filter((c) => c.startsWith('attribute'))).toHaveLength(2);
+  });
+});
+
+describe('reference populations and context of use', () => {
+  it('presets: same sex and age ±5, a shared diagnosis; mode read back from the filter', async () => {
+    const { presetFilter, modeOf, diagnosisCategories, describeFilter } = await import('../../src/app/ReferencePicker');
+    const m = presetFilter('matched', patient);
+    expect(m).toEqual({ sex: 'F', ageMin: 65, ageMax: 75 });
+    expect(modeOf(m, patient)).toBe('matched');
+    expect(modeOf({}, patient)).toBe('all');
+    expect(modeOf({ diagnosis: 'E11' }, patient)).toBe('diagnosis');
+    expect(modeOf({ sex: 'M' }, patient)).toBe('custom');
+    expect(diagnosisCategories(patient)).toEqual(['E11', 'I10']);
+    expect(describeFilter(m)).toBe('reference patients with sex F, age 65–75');
+  });
+
+  it('notices: outside the age range, mostly unknown codes, a small or empty reference', async () => {
+    const { contextNotices } = await import('../../src/app/ContextNotices');
+    const pop = { description: 'r', size: 300, ages: [30, 60] as [number, number], sexes: { F: 150, M: 150 }, sorted: {} };
+    const notes = contextNotices({ patient, modelName: 'M', population: pop, chosen: { ...pop, size: 12 }, filter: { sex: 'F' }, tokens: { events: 4, unknownEvents: 3, unknownCodes: [], truncatedVisits: 0, droppedEvents: 0 } });
+    expect(notes).toHaveLength(3);
+    expect(notes[0]).toMatch(/is 70 at the last visit; M's reference population spans ages 30–60/);
+    expect(notes[1]).toMatch(/^75% of this patient's events have codes M does not know/);
+    expect(notes[2]).toMatch(/small \(12 patients: reference patients with sex F\)/);
+    expect(contextNotices({ patient, modelName: 'M', population: pop, chosen: { ...pop, size: 0 }, filter: { diagnosis: 'Q' }, tokens: undefined })[1]).toMatch(/No reference patient matches/);
+    expect(contextNotices({ patient, modelName: 'M', population: { ...pop, ages: [40, 90] }, chosen: pop, filter: {}, tokens: undefined })).toEqual([]);
+  });
+
+  it('explains against a second reference and ranks the codes whose attribution shifts most', async () => {
+    const { codeShifts } = await import('../../src/app/ReferenceCompare');
+    expect(codeShifts({ 'diagnosis:I10': 0.5, 'lab:x': 0.1 }, { 'diagnosis:I10': 0.1, 'lab:x': 0.15, 'medication:y': -0.2 }).map((r) => [r.key, +r.change.toFixed(2)])).toEqual([
+      ['diagnosis:I10', -0.4],
+      ['medication:y', -0.2],
+      ['lab:x', 0.05],
+    ]);
+    const { store, calls } = await started();
+    const e = await store.getState().explainWithReference({ sex: 'F' });
+    expect(e?.settings.reference).toEqual({ sex: 'F' });
+    expect(calls.filter((c) => c.startsWith('attribute'))).toHaveLength(1);
+    expect(await store.getState().loadReferenceStats({ sex: 'F' })).toMatchObject({ size: 4 });
   });
 });
