@@ -5,6 +5,7 @@ import { expose } from 'comlink';
 import { attribute, AttributionError } from '../src/attribution';
 import { TimelineError } from '../src/data/schema';
 import { tokenize, TokenizeError } from '../src/tokens/layout';
+import { analyzeCohort, filterByDiagnosis, profileOf, representCohort, type CohortAnalysis, type CohortRepresentation, type PatientProfile } from '../src/cohort';
 import { matchesFilter, parseReferenceSet, referenceGrids, type ReferenceFilter, type ReferenceSet } from '../src/attribution/reference';
 import type { AttributionResult, Method } from '../src/attribution/types';
 import { activeBackend, fallbackOf, selectBackend, type BackendName } from '../src/backend-browser';
@@ -71,6 +72,30 @@ export interface ReferenceRisks {
   sexes: Record<string, number>;
   /** per task, the reference patients' probabilities in ascending order */
   sorted: Record<string, number[]>;
+}
+
+export interface CohortJob {
+  patients: Patient[];
+  /** restrict to patients with a diagnosis starting with this (e.g. "C": any cancer) */
+  diagnosis?: string;
+  method: 'kmeans' | 'dbscan';
+  k?: number;
+  eps?: number;
+  minPts?: number;
+  seed?: number;
+}
+
+export interface CohortOutcome {
+  ids: string[];
+  /** UMAP coordinates, x0 y0 x1 y1 ... */
+  xy: number[];
+  labels: number[];
+  risks: Record<string, number[]>;
+  /** recorded outcome label per task per patient (null: unknown) */
+  outcomes: Record<string, Array<0 | 1 | null>>;
+  summary: CohortAnalysis['summary'];
+  params: CohortAnalysis['params'];
+  timings: CohortAnalysis['timings'] & { representMs: number };
 }
 
 export interface AttributeOutcome {
@@ -212,6 +237,50 @@ const api = {
     return { vocab: folder.vocab, codeMap: folder.codeMap ?? null };
   },
 
+  /** The cohort view: [CLS] representations of the patients (in batches, with progress; cancel
+   *  between batches), a seeded UMAP and clusters with per-cluster outcome rates, Kaplan-Meier
+   *  curves and distinguishing codes. Representations and the projection are kept for the last
+   *  cohort, so re-clustering with another k or method skips both. */
+  async cohort(jobId: string, modelId: string, job: CohortJob, onProgress?: (stage: string, done: number, total: number) => void): Promise<CohortOutcome> {
+    await api.init();
+    const ctl = new AbortController();
+    jobs.set(jobId, ctl);
+    try {
+      const model = needModel(modelId);
+      const patients = job.diagnosis ? filterByDiagnosis(job.patients, job.diagnosis) : job.patients;
+      if (patients.length < 5) throw new AttributionError(`${patients.length} patients${job.diagnosis ? ` with a diagnosis starting ${job.diagnosis}` : ''}: a cohort view needs at least 5`);
+      const key = `${modelId}\u0000${job.diagnosis ?? ''}\u0000${job.seed ?? 0}\u0000${patients.map((p) => p.id).join(',')}`;
+      let t = performance.now();
+      let cached = lastCohort?.key === key && lastCohort.model === model ? lastCohort : null;
+      if (!cached) {
+        const rep = await representCohort(model, patients, { signal: ctl.signal, onProgress: (d, n) => onProgress?.('representations', d, n) });
+        cached = { key, model, rep, profiles: patients.map((p) => profileOf(p, model.folder.vocab.bins)), xy: undefined };
+        lastCohort = cached;
+      }
+      const representMs = performance.now() - t;
+      t = performance.now();
+      const a = await analyzeCohort(cached.rep, cached.profiles, { method: job.method, k: job.k, eps: job.eps, minPts: job.minPts, seed: job.seed ?? 0, xy: cached.xy, signal: ctl.signal, onProgress: (st, d, n) => onProgress?.(st, d, n) });
+      cached.xy = a.xy;
+      return {
+        ids: cached.rep.ids,
+        xy: Array.from(a.xy),
+        labels: Array.from(a.labels),
+        risks: Object.fromEntries(Object.entries(cached.rep.risks).map(([k, v]) => [k, Array.from(v)])),
+        outcomes: Object.fromEntries(
+          Object.keys(cached.rep.risks).map((task) => {
+            const byId = new Map(patients.map((p) => [p.id, p.outcomes?.[task]?.label ?? null]));
+            return [task, cached!.rep.ids.map((id) => byId.get(id) ?? null)];
+          }),
+        ),
+        summary: a.summary,
+        params: a.params,
+        timings: { ...a.timings, representMs },
+      };
+    } finally {
+      jobs.delete(jobId);
+    }
+  },
+
   cancel(jobId: string): boolean {
     const ctl = jobs.get(jobId);
     ctl?.abort();
@@ -245,6 +314,8 @@ function referenceSetOf(folder: ModelFolder): ReferenceSet | null {
   if (!referenceSets.has(folder)) referenceSets.set(folder, folder.reference ? parseReferenceSet(folder.reference) : null);
   return referenceSets.get(folder)!;
 }
+
+let lastCohort: { key: string; model: LoadedModel; rep: CohortRepresentation; profiles: PatientProfile[]; xy: Float32Array | undefined } | null = null;
 
 const referenceRiskCache = new WeakMap<LoadedModel, Map<string, ReferenceRisks>>();
 

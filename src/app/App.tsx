@@ -24,6 +24,7 @@ import {
   type Explanation,
   type WorkbenchStore,
 } from '../state/store';
+import { CohortPanel } from './CohortPanel';
 import { ComparePanel } from './ComparePanel';
 import { contextNotices, ContextNotices } from './ContextNotices';
 import { ReferenceCompare } from './ReferenceCompare';
@@ -242,6 +243,15 @@ export function App({ store, canKeep = false }: { store: WorkbenchStore; canKeep
               />
             </>
           )}
+          <CohortPanel
+            state={s.cohortState}
+            tasks={info?.config.tasks.map((t) => t.name) ?? []}
+            task={s.task}
+            selectedId={s.patientId}
+            onRun={(job) => void s.runCohort(job)}
+            onCancel={() => void s.cancelCohort()}
+            onOpen={(id) => void s.selectPatient(id)}
+          />
           <div id="import">
             <ImportPanel status={s.importStatus} onImport={(files, o) => void s.importData(files, o)} onCancel={() => void s.cancelImport()} />
           </div>

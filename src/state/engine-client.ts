@@ -6,7 +6,7 @@ import type { EngineApi } from '../../workers/engine.worker';
 import type { ImportApi, ImportJob, ImportOutcome } from '../../workers/import.worker';
 export type { ImportJob, ImportOutcome };
 
-export type { AttributeJob, AttributeOutcome, BackendName, LoadedModelInfo, ModelSummary, PredictionRow, ReferenceRisks } from '../../workers/engine.worker';
+export type { AttributeJob, AttributeOutcome, CohortJob, CohortOutcome, BackendName, LoadedModelInfo, ModelSummary, PredictionRow, ReferenceRisks } from '../../workers/engine.worker';
 
 /** The worker's API as the page sees it: every call returns a promise. */
 export type Engine = Remote<EngineApi>;
@@ -73,6 +73,7 @@ export function createEngine(): EngineHandle {
     cancel: (...a) => guard((e) => e.cancel(...a)),
     importContext: (...a) => guard((e) => e.importContext(...a)),
     tokenInfo: (...a) => guard((e) => e.tokenInfo(...a)),
+    cohort: (jobId, modelId, job, onProgress) => guard((e) => e.cohort(jobId, modelId, job, onProgress ? proxy(onProgress) : undefined)),
     loseDevice: () => guard((e) => e.loseDevice()),
     backend: () => guard((e) => e.backend()),
     memory: () => guard((e) => e.memory()),

@@ -6,7 +6,7 @@ import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { ReferenceFilter } from '../attribution/reference';
 import type { AttributionResult, Method } from '../attribution/types';
 import { parsePatientsText, type ClinicalEvent, type Patient } from '../data/schema';
-import type { AttributeOutcome, BackendName, EngineCalls, ImporterCalls, ImportJob, LoadedModelInfo, PredictionRow, ReferenceRisks } from './engine-client';
+import type { AttributeOutcome, BackendName, CohortJob, CohortOutcome, EngineCalls, ImporterCalls, ImportJob, LoadedModelInfo, PredictionRow, ReferenceRisks } from './engine-client';
 import type { CoverageReport } from '../data/import/pipeline';
 import type { ImportFormat } from '../data/import';
 import type { ModelShelf } from './model-shelf';
@@ -29,7 +29,7 @@ export const ASSETS = { modelIndex: 'models/index.json', cohort: 'cohort/patient
 
 export interface WorkbenchDeps {
   engine: Pick<EngineCalls, 'init' | 'loadModel' | 'predict'> &
-    Partial<Pick<EngineCalls, 'attribute' | 'cancel' | 'referenceRisks' | 'importContext' | 'loadModelFiles' | 'unloadModel' | 'tokenInfo'>>;
+    Partial<Pick<EngineCalls, 'attribute' | 'cancel' | 'referenceRisks' | 'importContext' | 'loadModelFiles' | 'unloadModel' | 'tokenInfo' | 'cohort'>>;
   /** where models the user chooses to keep are stored (IndexedDB in the browser) */
   shelf?: ModelShelf;
   /** the page's origin: a model URL must be on it */
@@ -91,6 +91,19 @@ export interface ImportStatus {
   error?: string;
 }
 
+/** The cohort view: representations -> UMAP -> clusters of the loaded patients, with progress. */
+export interface CohortState {
+  jobId: string;
+  modelId: string;
+  status: 'running' | 'done' | 'cancelled' | 'error';
+  stage: string;
+  done: number;
+  total: number;
+  job: Omit<CohortJob, 'patients'>;
+  outcome?: CohortOutcome;
+  error?: string;
+}
+
 /** One what-if step: the patient after the edit, and what was done, in words. */
 export interface Revision {
   rev: number;
@@ -137,6 +150,8 @@ export interface WorkbenchState {
   importStatus: ImportStatus | null;
   /** a second model explaining the same patient side by side, if chosen */
   secondModelId: string | null;
+  /** the last cohort run */
+  cohortState: CohortState | null;
 
   start(): Promise<void>;
   selectModel(id: string): Promise<void>;
@@ -172,6 +187,9 @@ export interface WorkbenchState {
   /** "Forget everything": stop all work, delete what this app stored in the browser (kept models),
    *  and drop every patient, import, edit and explanation held in memory (by reloading the page) */
   forgetEverything(): Promise<void>;
+  /** cluster the loaded patients' representations (all of them, or those with a diagnosis prefix) */
+  runCohort(job: Omit<CohortJob, 'patients'>): Promise<void>;
+  cancelCohort(): Promise<void>;
   /** explain the current patient with EG against another reference population (side by side) */
   explainWithReference(reference: ReferenceFilter): Promise<Explanation | null>;
   /** size, ages, sexes and risks of the reference population the settings choose (cached) */
@@ -409,6 +427,7 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
     revisions: {},
     importStatus: null,
     secondModelId: null,
+    cohortState: null,
 
     async start() {
       set({ phase: 'starting', busy: 'Starting the engine…', error: null });
@@ -728,6 +747,29 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
       }
       set({ revisions: {}, explanations: {}, importStatus: null, secondModelId: null });
       deps.reload?.();
+    },
+
+    async runCohort(job) {
+      const { modelId, patients } = get();
+      if (!modelId || !deps.engine.cohort || !(await ensureLoaded(modelId))) return;
+      const prev = get().cohortState;
+      if (prev?.status === 'running') await get().cancelCohort();
+      const jobId = `cohort-${++jobCounter}`;
+      set({ cohortState: { jobId, modelId, status: 'running', stage: 'representations', done: 0, total: patients.length, job } });
+      const patch = (p: Partial<CohortState>) => set((s) => (s.cohortState?.jobId === jobId ? { cohortState: { ...s.cohortState, ...p } } : {}));
+      try {
+        const outcome = await deps.engine.cohort(jobId, modelId, { ...job, patients }, (stage, done, total) => patch({ stage, done, total }));
+        patch({ status: 'done', outcome });
+      } catch (e) {
+        const cancelled = /AbortError|cancel/i.test(`${(e as Error)?.name} ${message(e)}`);
+        patch(cancelled ? { status: 'cancelled' } : { status: 'error', error: message(e) });
+        if (!cancelled) set({ error: `The cohort view failed: ${message(e)}` });
+      }
+    },
+
+    async cancelCohort() {
+      const st = get().cohortState;
+      if (st?.status === 'running') await deps.engine.cancel?.(st.jobId);
     },
 
     async explainWithReference(reference) {

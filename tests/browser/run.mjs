@@ -253,6 +253,25 @@ const CHECKS = [
     },
   },
   {
+    name: 'cohort: the cancer patients\' representations cluster; outcome rates per cluster; a point opens its patient',
+    only: 'wasm',
+    async run({ page }) {
+      await page.locator('[data-testid=cohort-diagnosis]').fill('C');
+      await page.locator('[data-testid=cohort-k]').fill('3');
+      await page.locator('[data-testid=cohort-run]').click();
+      await page.waitForFunction(() => ['done', 'error'].includes(document.querySelector('[data-testid=cohort-status]')?.getAttribute('data-status')));
+      const status = await page.locator('[data-testid=cohort-status]').getAttribute('data-status');
+      if (status !== 'done') throw new Error(`cohort run ended ${status}: ${await page.locator('[data-testid=cohort-status]').textContent()}`);
+      const rates = await page.$$eval('[data-testid=cohort-clusters] tbody tr', (rows) => rows.map((r) => r.getAttribute('data-rate')));
+      if (rates.length !== 3 || rates.some((r) => r === '')) throw new Error(`cluster rates ${JSON.stringify(rates)}`);
+      const point = page.locator('[data-testid=cohort-scatter] circle').nth(3);
+      const id = await point.getAttribute('data-patient-id');
+      await point.click();
+      await page.waitForSelector(`[data-testid=risk-card][data-patient-id="${id}"]`);
+      if (!(await page.locator('[data-testid=cohort-km] path').count())) throw new Error('no Kaplan-Meier curve');
+    },
+  },
+  {
     name: 'import: FHIR bundles dropped in become de-identified patients with a coverage report, and get a risk',
     only: 'wasm',
     async run({ page }) {

@@ -531,3 +531,29 @@ describe('reference populations and context of use', () => {
     expect(await store.getState().loadReferenceStats({ sex: 'F' })).toMatchObject({ size: 4 });
   });
 });
+
+describe('cohort view through the store', () => {
+  it('runs the cohort job on the loaded patients with progress, and reports a cancel', async () => {
+    const f = fake();
+    const jobs: string[] = [];
+    const store = createWorkbenchStore({
+      ...f.deps,
+      engine: {
+        ...f.deps.engine,
+        cohort: async (_jobId, _m, job, onProgress) => {
+          jobs.push(`${job.patients.length} ${job.diagnosis ?? ''} ${job.method} ${job.k}`);
+          onProgress?.('representations', 1, 2);
+          if (job.k === 9) throw Object.assign(new Error('cancelled'), { name: 'AbortError' });
+          return { ids: ['p1', 'p2'], xy: [0, 0, 1, 1], labels: [0, 1], risks: {}, outcomes: {}, summary: {} as never, params: {} as never, timings: {} as never };
+        },
+      },
+    });
+    await store.getState().start();
+    await store.getState().runCohort({ method: 'kmeans', k: 2, diagnosis: 'C' });
+    expect(jobs).toEqual(['2 C kmeans 2']);
+    expect(store.getState().cohortState).toMatchObject({ status: 'done', stage: 'representations', done: 1, total: 2 });
+    await store.getState().runCohort({ method: 'kmeans', k: 9 });
+    expect(store.getState().cohortState?.status).toBe('cancelled');
+    expect(store.getState().error).toBeNull();
+  });
+});
