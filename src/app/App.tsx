@@ -2,7 +2,7 @@
 // explanation controls and progress, the attribution timeline with its summaries, what-if edits,
 // the method comparison, exports and the model card. All model work goes through the store to the
 // worker; this file only arranges views.
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useMemo, useState } from 'react';
 import type { ReferenceFilter } from '../attribution/reference';
 import { useStore } from 'zustand';
 import type { Method } from '../attribution/types';
@@ -53,6 +53,10 @@ export function App({ store, canKeep = false }: { store: WorkbenchStore; canKeep
   const compared = Object.fromEntries(METHODS.map((m) => [m, explanationFor(s, m)])) as Record<Method, Explanation | null>;
   const jobRunning = s.runningKey !== null;
   const ready = !!rows;
+  // stable props, so the memoised list does not re-render on every progress report
+  const cohortRisksOfModel = s.modelId ? s.cohortRisks[s.modelId] : undefined;
+  const listRisks = useMemo(() => (s.task ? mapValues(cohortRisksOfModel, s.task) : null), [cohortRisksOfModel, s.task]);
+  const cohortTasks = useMemo(() => info?.config.tasks.map((t) => t.name) ?? [], [info]);
   const refFilter = s.settings.reference;
   const refStats = s.modelId ? s.referenceStats[referenceKey(s.modelId, refFilter)] : undefined;
   const notices =
@@ -146,8 +150,8 @@ export function App({ store, canKeep = false }: { store: WorkbenchStore; canKeep
           <PatientList
             patients={s.patients}
             selectedId={s.patientId}
-            onSelect={(id) => void s.selectPatient(id)}
-            risks={s.modelId && s.task ? mapValues(s.cohortRisks[s.modelId], s.task) : null}
+            onSelect={s.selectPatient}
+            risks={listRisks}
             task={s.task}
           />
         </aside>
@@ -245,15 +249,15 @@ export function App({ store, canKeep = false }: { store: WorkbenchStore; canKeep
           )}
           <CohortPanel
             state={s.cohortState}
-            tasks={info?.config.tasks.map((t) => t.name) ?? []}
+            tasks={cohortTasks}
             task={s.task}
             selectedId={s.patientId}
-            onRun={(job) => void s.runCohort(job)}
-            onCancel={() => void s.cancelCohort()}
-            onOpen={(id) => void s.selectPatient(id)}
+            onRun={s.runCohort}
+            onCancel={s.cancelCohort}
+            onOpen={s.selectPatient}
           />
           <div id="import">
-            <ImportPanel status={s.importStatus} onImport={(files, o) => void s.importData(files, o)} onCancel={() => void s.cancelImport()} />
+            <ImportPanel status={s.importStatus} onImport={s.importData} onCancel={s.cancelImport} />
           </div>
           <ModelsPanel
             models={s.models}

@@ -2,7 +2,7 @@
 // with UMAP and clustered; each cluster's size, outcome rate, mean predicted risk, Kaplan-Meier
 // curve and most distinguishing codes. Click a point to open that patient.
 import { scaleLinear, schemeTableau10 } from 'd3';
-import { useId, useState } from 'react';
+import { useId, useState, memo } from 'react';
 import type { ClusterSummary } from '../cohort/summary';
 import type { CohortState } from '../state/store';
 import { attributionColour } from './timeline/model';
@@ -23,7 +23,7 @@ const PAD = 12;
 const clusterColour = (c: number) => (c < 0 ? '#8c959f' : schemeTableau10[c % 10]);
 const pct = (x: number | null) => (x === null ? 'n/a' : `${(100 * x).toFixed(1)}%`);
 
-export function CohortPanel({ state, tasks, task, selectedId, onRun, onCancel, onOpen }: CohortPanelProps) {
+export const CohortPanel = memo(function CohortPanel({ state, tasks, task, selectedId, onRun, onCancel, onOpen }: CohortPanelProps) {
   const base = useId();
   const [diagnosis, setDiagnosis] = useState('');
   const [method, setMethod] = useState<'kmeans' | 'dbscan'>('kmeans');
@@ -193,7 +193,7 @@ export function CohortPanel({ state, tasks, task, selectedId, onRun, onCancel, o
       )}
     </section>
   );
-}
+});
 
 /** Time to outcome per cluster (Kaplan-Meier step curves), from the patients' recorded outcome times. */
 function KaplanMeierPlot({ clusters, task }: { clusters: ClusterSummary[]; task: string }) {

@@ -1,7 +1,7 @@
 // The explanation of one patient: the attribution timeline (refining live while samples arrive),
 // the per-part bars, the top-codes table (the chart's text equivalent) and the export bar. Before
 // an explanation exists the timeline still shows the patient's events, in grey.
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { useDeferredValue, useEffect, useMemo, useRef, useState } from 'react';
 import type { Patient } from '../data/schema';
 import type { Explanation } from '../state/store';
 import type { ExportContext } from './export';
@@ -36,7 +36,9 @@ function useWidth(fallback: number) {
 }
 
 export function ExplanationView({ patient, explanation, pinnedId, onPin, onRemove, exportContext }: ExplanationViewProps) {
-  const r = explanation?.result ?? null;
+  // progressive results arrive several times a second: the chart, bars and table re-render in a
+  // deferred (interruptible) render, so no progress update becomes a long task on the main thread
+  const r = useDeferredValue(explanation?.result ?? null);
   const model = useMemo(() => buildTimeline(patient, r), [patient, r]);
   const parts = useMemo(() => (r ? modalityTotals(r) : []), [r]);
   const codes = useMemo(() => (r ? topCodes(r, patient, 15) : []), [r, patient]);

@@ -2,7 +2,7 @@
 // CSV, MEDS parquet, or the workbench's own JSON/JSONL), watch the progress, and read the coverage
 // report: how much of each patient the model actually sees, which codes it cannot read, and what
 // identifying fields were dropped on the way in. Files are read in a worker in this page only.
-import { useId, useRef, useState, type DragEvent } from 'react';
+import { useId, useRef, useState, type DragEvent, memo } from 'react';
 import type { ImportFormat } from '../data/import';
 import type { CoverageReport } from '../data/import/pipeline';
 import { MODALITIES } from '../data/schema';
@@ -49,7 +49,7 @@ async function filesOfDrop(items: DataTransferItemList): Promise<Array<{ file: F
 
 const pct = (x: number | null | undefined) => (x == null || !Number.isFinite(x) ? 'n/a' : `${(100 * x).toFixed(1)}%`);
 
-export function ImportPanel({ status, onImport, onCancel }: ImportPanelProps) {
+export const ImportPanel = memo(function ImportPanel({ status, onImport, onCancel }: ImportPanelProps) {
   const base = useId();
   const [format, setFormat] = useState<ImportFormat | ''>('');
   const [shiftDates, setShiftDates] = useState(false);
@@ -147,7 +147,7 @@ export function ImportPanel({ status, onImport, onCancel }: ImportPanelProps) {
       )}
     </section>
   );
-}
+});
 
 export function CoverageView({ c }: { c: CoverageReport }) {
   return (

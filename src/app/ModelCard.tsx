@@ -1,5 +1,6 @@
 // The model card of the selected model: what it is for (shown first), what it was trained on, and
 // its held-out metrics next to the baseline's.
+import { memo } from 'react';
 import type { LoadedModelInfo } from '../state/engine-client';
 import { formatMetric, MODEL_TYPE_LABEL } from './format';
 
@@ -7,7 +8,7 @@ export interface ModelCardProps {
   info: LoadedModelInfo;
 }
 
-export function ModelCard({ info }: ModelCardProps) {
+export const ModelCard = memo(function ModelCard({ info }: ModelCardProps) {
   const { card, config } = info;
   const type = MODEL_TYPE_LABEL[config.model_type] ?? config.model_type;
   const baselineType = config.model_type === 'exbehrt' ? 'BEHRT' : config.model_type === 'behrt' ? 'ExBEHRT' : 'baseline';
@@ -114,4 +115,4 @@ export function ModelCard({ info }: ModelCardProps) {
       </p>
     </section>
   );
-}
+});

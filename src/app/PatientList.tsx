@@ -1,6 +1,6 @@
 // A searchable list of the cohort's patients (id, age, sex). A listbox: Tab focuses it, arrow keys,
 // Home and End move the selection, typing in the search box filters by id.
-import { useId, useMemo, useState, type KeyboardEvent } from 'react';
+import { useId, useMemo, useState, type KeyboardEvent, memo } from 'react';
 import type { Patient } from '../data/schema';
 import { ageAtLastVisit } from './format';
 
@@ -16,7 +16,7 @@ export interface PatientListProps {
   task?: string | null;
 }
 
-export function PatientList({ patients, selectedId, onSelect, risks, task }: PatientListProps) {
+export const PatientList = memo(function PatientList({ patients, selectedId, onSelect, risks, task }: PatientListProps) {
   const [query, setQuery] = useState('');
   const [byRisk, setByRisk] = useState(false);
   const base = useId();
@@ -116,4 +116,4 @@ export function PatientList({ patients, selectedId, onSelect, risks, task }: Pat
       </ul>
     </section>
   );
-}
+});
