@@ -4,7 +4,7 @@
 // coverage report come back; the raw files never leave this worker.
 import { expose } from 'comlink';
 import { mergeCodeMaps, SHIPPED_CODE_MAP, type CodeMap } from '../src/data/import/codemap';
-import { importFiles, type ImportFormat } from '../src/data/import';
+import { checkImportSizes, importFiles, type ImportFormat } from '../src/data/import';
 import type { CoverageReport } from '../src/data/import/pipeline';
 import { ImportError, type SourceFile } from '../src/data/import/source';
 import type { Patient } from '../src/data/schema';
@@ -33,6 +33,8 @@ const api = {
   /** Cancel is the page terminating this worker (see createImporter): a parser in synchronous work
    *  could not notice anything gentler. */
   async importFiles(job: ImportJob, onProgress?: (phase: string, done: number, total: number) => void): Promise<ImportOutcome> {
+    // refuse oversized files before reading a byte (a string over ~512 MiB fails inside V8 anyway)
+    checkImportSizes(job.files.map(({ file, path }) => ({ name: path || file.name, size: file.size })));
     // progress comes in two phases: reading the files, then parsing them
     const totalBytes = job.files.reduce((s, f) => s + f.file.size, 0) || 1;
     let readBytes = 0;

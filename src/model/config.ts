@@ -3,12 +3,23 @@
 import { z } from 'zod';
 import { issueLines } from '../data/zod-issues';
 
+// Limits on what a config.json may ask for. Nothing else bounds these: they fix no tensor shape, so
+// a config claiming max_len 2^31 with valid weights would load and then allocate gigabytes per
+// patient, and num_hidden_layers 2^31 would make the loader list tensors for ever (both found while
+// writing tests/unit/fuzz-parsers.test.ts, which checks them). The limits are far above any BEHRT-sized model (the shipped
+// ones: max_len 256, 2 layers, at most 3 rows).
+/** the longest token sequence a model may read (BEHRT: 256 or 512) */
+export const MAX_SEQUENCE_LENGTH = 4096;
+export const MAX_LAYERS = 128;
+/** rows a modality may lay onto the diagnosis slots */
+export const MAX_ROWS = 64;
+
 export const ModalityConfigSchema = z.object({
   /** timeline modality this table embeds (procedure, medication, lab, vital, smoking, characteristic) */
   name: z.string().min(1),
   vocab_size: z.number().int().positive(),
   /** wrap-around rows laid onto the diagnosis slots */
-  rows: z.number().int().positive(),
+  rows: z.number().int().positive().max(MAX_ROWS, `at most ${MAX_ROWS} rows (the workbench's limit)`),
 });
 
 export const TaskConfigSchema = z.object({
@@ -22,11 +33,11 @@ export const TaskConfigSchema = z.object({
 export const ModelConfigSchema = z.object({
   model_type: z.enum(['exbehrt', 'behrt']),
   hidden_size: z.number().int().positive(),
-  num_hidden_layers: z.number().int().positive(),
+  num_hidden_layers: z.number().int().positive().max(MAX_LAYERS, `at most ${MAX_LAYERS} layers (the workbench's limit)`),
   num_attention_heads: z.number().int().positive(),
   intermediate_size: z.number().int().positive(),
   /** token sequence length (CLS + diagnoses + SEPs), the longest a model reads */
-  max_len: z.number().int().min(4),
+  max_len: z.number().int().min(4).max(MAX_SEQUENCE_LENGTH, `at most ${MAX_SEQUENCE_LENGTH} tokens (the workbench's sequence limit)`),
   /** diagnosis vocabulary size (word_embeddings rows) */
   vocab_size: z.number().int().positive(),
   /** number of ages (age_embeddings rows); age index = floor(age in age_unit), clipped */

@@ -23,8 +23,12 @@ export class SafetensorsError extends Error {
   }
 }
 
-/** the reference implementation refuses headers above this size too */
-const MAX_HEADER_BYTES = 100_000_000;
+/** the reference implementation refuses headers above this size too; checked before anything is
+ *  allocated, so a header length of 2^40 is refused at once */
+export const MAX_HEADER_BYTES = 100_000_000;
+/** the largest weight file the workbench loads (2 GiB): a browser tab cannot hold much more as one
+ *  ArrayBuffer plus its float32 copies on the GPU or in wasm memory */
+export const MAX_SAFETENSORS_BYTES = 2 ** 31;
 /** bytes per element of the dtypes a weight file may hold (all decoded to float32) */
 const FLOAT_DTYPES: Record<string, number> = { F32: 4, F16: 2, BF16: 2, F64: 8 };
 /** dtypes the format knows but weights must not use: named in the error rather than "unknown" */
@@ -37,10 +41,12 @@ const isCount = (x: unknown): x is number => typeof x === 'number' && Number.isS
 /** Parse a safetensors file into float32 tensors, validating everything the spec requires. Each
  *  tensor's data is a fresh copy (never a view of `buf`, which may be unaligned or reused). */
 export function parseSafetensors(buf: ArrayBuffer | Uint8Array, file = 'model.safetensors'): Map<string, RawTensor> {
-  const bytes = buf instanceof Uint8Array ? buf : new Uint8Array(buf);
   function fail(msg: string): never {
     throw new SafetensorsError(`${file}: ${msg}`);
   }
+  if (buf.byteLength > MAX_SAFETENSORS_BYTES)
+    fail(`${(buf.byteLength / 2 ** 30).toFixed(2)} GiB is more than the limit of ${MAX_SAFETENSORS_BYTES / 2 ** 30} GiB for a weight file`);
+  const bytes = buf instanceof Uint8Array ? buf : new Uint8Array(buf);
   if (bytes.length < 8) fail(`file is ${bytes.length} bytes, too short for the 8-byte header length (truncated or not a safetensors file)`);
   const n64 = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
   if (n64 > BigInt(MAX_HEADER_BYTES)) fail(`header length ${n64} bytes is absurd (limit ${MAX_HEADER_BYTES}); not a safetensors file?`);
@@ -85,7 +91,9 @@ export function parseSafetensors(buf: ArrayBuffer | Uint8Array, file = 'model.sa
     if (typeof dtype !== 'string') {
       p(`dtype missing or not a string (found ${JSON.stringify(dtype)})`);
       ok = false;
-    } else if (!(dtype in FLOAT_DTYPES)) {
+    } else if (!Object.hasOwn(FLOAT_DTYPES, dtype)) {
+      // hasOwn, not `in`: a dtype such as "toString" is an Object.prototype key, and `in` let it
+      // through as a size of NaN ("expected NaN bytes"; tests/unit/fuzz-parsers.test.ts checks it)
       p(
         OTHER_DTYPES.has(dtype)
           ? `dtype ${dtype} is not supported for weights, expected F32 (or F16, BF16, F64)`

@@ -17,6 +17,38 @@ export type { CoverageReport, PipelineOptions } from './pipeline';
 export { buildTimelines } from './pipeline';
 export { SHIPPED_CODE_MAP, parseCodeMap, mergeCodeMaps, mapEvent } from './codemap';
 
+// Import limits (stated in SECURITY.md). A JavaScript string holds at most 2^29 - 24 characters in
+// V8 (Chromium, Node), so a larger text file cannot be read at all; the total bounds what one tab
+// holds (files, then their timelines). Checked before parsing, with a message naming the file.
+/** the largest file one import reads (512 MiB) */
+export const MAX_IMPORT_FILE_BYTES = 2 ** 29;
+/** all files of one import together (1 GiB) */
+export const MAX_IMPORT_TOTAL_BYTES = 2 ** 30;
+/** patients in one import: each becomes a timeline held in the page and predicted */
+export const MAX_IMPORT_PATIENTS = 100_000;
+const fmtMiB = (n: number) => `${(n / 2 ** 20).toFixed(n < 2 ** 20 ? 2 : 0)} MiB`;
+
+/** Refuse files over the size limits before anything is parsed; `size` in bytes (the browser knows
+ *  it before reading a File). Throws ImportError naming the file and the limit. */
+export function checkImportSizes(files: Array<{ name: string; size: number }>): void {
+  for (const f of files)
+    if (f.size > MAX_IMPORT_FILE_BYTES)
+      throw new ImportError(`${f.name}: ${fmtMiB(f.size)} is more than the limit of ${fmtMiB(MAX_IMPORT_FILE_BYTES)} for one file; split it (e.g. by patient) and import the parts`);
+  const total = files.reduce((s, f) => s + f.size, 0);
+  if (total > MAX_IMPORT_TOTAL_BYTES)
+    throw new ImportError(`${files.length} files, ${fmtMiB(total)} together: more than the limit of ${fmtMiB(MAX_IMPORT_TOTAL_BYTES)} for one import; import them in parts`);
+}
+
+function checkPatientCount(n: number, files: SourceFile[]): void {
+  if (n > MAX_IMPORT_PATIENTS)
+    throw new ImportError(
+      `${files.length === 1 ? files[0].name : `${files.length} files (${files.slice(0, 3).map((f) => f.name).join(', ')}${files.length > 3 ? ', ...' : ''})`}: ${n} patients, more than the limit of ${MAX_IMPORT_PATIENTS} for one import; import them in parts`,
+    );
+}
+
+/** size of a file's contents: bytes, or characters of text (one byte each for ASCII) */
+const sizeOf = (f: SourceFile) => f.bytes?.length ?? f.text?.length ?? 0;
+
 const base = (n: string) => n.split(/[/\\]/).pop()!.toLowerCase();
 const OMOP_TABLES = new Set(['person', 'visit_occurrence', 'condition_occurrence', 'procedure_occurrence', 'drug_exposure', 'measurement', 'observation', 'death', 'concept']);
 
@@ -56,7 +88,12 @@ export async function importFiles(
       `cannot tell the format of ${files.length === 1 ? files[0].name : `${files.length} files (${files.slice(0, 3).map((f) => f.name).join(', ')}${files.length > 3 ? ', ...' : ''})`}; name it: ${IMPORT_FORMATS.join(', ')}`,
     );
   if (!files.length) throw new ImportError('no files to import');
-  if (format === 'timeline') return { format, ...importTimelines(files, opts) };
+  checkImportSizes(files.map((f) => ({ name: f.name, size: sizeOf(f) })));
+  if (format === 'timeline') {
+    const out = importTimelines(files, opts);
+    checkPatientCount(out.patients.length, files);
+    return { format, ...out };
+  }
   let read: SourceRead;
   switch (format) {
     case 'fhir':
@@ -72,6 +109,7 @@ export async function importFiles(
       read = await readMeds(files, opts);
       break;
   }
+  checkPatientCount(read.persons.length, files);
   return { format, ...buildTimelines(read, opts) };
 }
 
