@@ -4,6 +4,7 @@
 // identifying fields were dropped on the way in. Files are read in a worker in this page only.
 import { useId, useRef, useState, type DragEvent, memo } from 'react';
 import type { ImportFormat } from '../data/import';
+import { filesOfDrop } from './drop';
 import type { CoverageReport } from '../data/import/pipeline';
 import { MODALITIES } from '../data/schema';
 import type { ImportStatus } from '../state/store';
@@ -22,30 +23,6 @@ const FORMATS: Array<[ImportFormat | '', string]> = [
   ['meds', 'MEDS parquet'],
   ['timeline', 'Workbench timelines (JSON/JSONL)'],
 ];
-
-/** Every file under a dropped folder, with its path relative to the drop. */
-async function filesOfDrop(items: DataTransferItemList): Promise<Array<{ file: File; path: string }>> {
-  const out: Array<{ file: File; path: string }> = [];
-  const walk = async (entry: FileSystemEntry, prefix: string): Promise<void> => {
-    if (entry.isFile) {
-      const file = await new Promise<File>((res, rej) => (entry as FileSystemFileEntry).file(res, rej));
-      out.push({ file, path: prefix + entry.name });
-    } else if (entry.isDirectory) {
-      const reader = (entry as FileSystemDirectoryEntry).createReader();
-      // readEntries returns the directory in chunks; an empty chunk ends it
-      for (;;) {
-        const chunk = await new Promise<FileSystemEntry[]>((res, rej) => reader.readEntries(res, rej));
-        if (!chunk.length) break;
-        for (const e of chunk) await walk(e, prefix + entry.name + '/');
-      }
-    }
-  };
-  const entries = Array.from(items)
-    .map((i) => i.webkitGetAsEntry?.())
-    .filter((e): e is FileSystemEntry => !!e);
-  for (const e of entries) await walk(e, '');
-  return out;
-}
 
 const pct = (x: number | null | undefined) => (x == null || !Number.isFinite(x) ? 'n/a' : `${(100 * x).toFixed(1)}%`);
 

@@ -3,6 +3,7 @@
 // every problem. A dropped model lives for this session unless the user keeps it in this browser.
 import { useId, useRef, useState, type DragEvent } from 'react';
 import type { ModelEntry } from '../state/store';
+import { filesOfDrop } from './drop';
 
 export interface ModelsPanelProps {
   models: ModelEntry[];
@@ -12,24 +13,6 @@ export interface ModelsPanelProps {
   onUrl: (url: string) => void;
   onKeep: (id: string) => void;
   onForget: (id: string) => void;
-}
-
-/** Files under a dropped folder (or the dropped files themselves). */
-async function droppedFiles(items: DataTransferItemList): Promise<File[]> {
-  const out: File[] = [];
-  const walk = async (entry: FileSystemEntry): Promise<void> => {
-    if (entry.isFile) out.push(await new Promise<File>((res, rej) => (entry as FileSystemFileEntry).file(res, rej)));
-    else if (entry.isDirectory) {
-      const reader = (entry as FileSystemDirectoryEntry).createReader();
-      for (;;) {
-        const chunk = await new Promise<FileSystemEntry[]>((res, rej) => reader.readEntries(res, rej));
-        if (!chunk.length) break;
-        for (const e of chunk) await walk(e);
-      }
-    }
-  };
-  for (const e of Array.from(items).map((i) => i.webkitGetAsEntry?.()).filter((x): x is FileSystemEntry => !!x)) await walk(e);
-  return out;
 }
 
 const ORIGIN_LABEL: Record<ModelEntry['origin'], string> = { shipped: 'shipped with the app', url: 'loaded from a URL', dropped: 'this session only', kept: 'kept in this browser' };
@@ -55,7 +38,7 @@ export function ModelsPanel({ models, labelOf, canKeep, onFiles, onUrl, onKeep, 
         onDrop={async (e: DragEvent) => {
           e.preventDefault();
           setOver(false);
-          const files = await droppedFiles(e.dataTransfer.items);
+          const files = (await filesOfDrop(e.dataTransfer.items)).map((f) => f.file);
           if (files.length) onFiles(files);
         }}
       >
