@@ -14,6 +14,7 @@ import { assembleModelFolder, FILE_NAMES, ModelFolderError, type ModelFolderFile
 import { MAX_HEADER_BYTES, MAX_SAFETENSORS_BYTES, parseSafetensors, SafetensorsError, writeSafetensors, type TensorData } from '../../src/model/safetensors';
 import { tokenize, TokenizeError } from '../../src/tokens/layout';
 import { DIAGNOSIS_SPECIALS, MODALITY_SPECIALS, parseVocab, SEX_TOKENS, VocabError } from '../../src/tokens/vocab';
+import { DELETE, mutate } from './helpers/json-mutation';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 200);
 const TODAY = '2025-01-01';
@@ -54,15 +55,8 @@ function outcome<T>(type: new (...a: never[]) => Error, what: string, f: () => T
   }
 }
 
-// ---------------------------------------------------------------- JSON mutation (as import-fuzz)
+// ---------------------------------------------------------------- JSON mutation (helpers/json-mutation.ts)
 
-/** every JSON location, as [container, key] */
-function locations(v: unknown, out: Array<[Record<string, unknown> | unknown[], string | number]> = []): typeof out {
-  if (Array.isArray(v)) v.forEach((x, i) => (out.push([v, i]), locations(x, out)));
-  else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) (out.push([v as Record<string, unknown>, k]), locations(x, out));
-  return out;
-}
-const DELETE = Symbol('delete');
 /** replacement values: random JSON plus the values most likely to confuse a parser (prototype
  *  keys, huge and negative sizes, wrong types, dates that are not dates) */
 const replacement = fc.oneof(
@@ -81,19 +75,6 @@ const replacement = fc.oneof(
   fc.jsonValue({ maxDepth: 2 }),
 );
 const picksArb = fc.array(fc.tuple(fc.nat(), replacement), { minLength: 1, maxLength: 4 });
-function mutate(json: unknown, picks: Array<[number, unknown]>): unknown {
-  const copy = structuredClone(json);
-  for (const [n, value] of picks) {
-    const locs = locations(copy);
-    if (!locs.length) break;
-    const [container, key] = locs[n % locs.length];
-    if (value === DELETE) {
-      if (Array.isArray(container)) container.splice(key as number, 1);
-      else delete container[key as string];
-    } else (container as Record<string | number, unknown>)[key] = structuredClone(value);
-  }
-  return copy;
-}
 /** mutate a JSON file as text: a cut, a stray character, or a value mutation */
 const textMutation = fc.oneof(
   fc.record({ kind: fc.constant('cut' as const), at: fc.nat() }),

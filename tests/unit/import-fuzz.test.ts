@@ -13,6 +13,7 @@ import { readSyntheaCsv } from '../../src/data/import/synthea-csv';
 import { buildTimelines } from '../../src/data/import/pipeline';
 import { ImportError, type SourceFile, type SourceRead } from '../../src/data/import/source';
 import { parsePatient } from '../../src/data/schema';
+import { DELETE, mutate } from './helpers/json-mutation';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 200);
 const TODAY = '2025-01-01';
@@ -29,13 +30,6 @@ const csvMini: SourceFile[] = readdirSync(FIXTURES + 'synthea-csv-mini/')
   .sort()
   .map((n) => ({ name: n, text: readFileSync(FIXTURES + 'synthea-csv-mini/' + n, 'utf8') }));
 
-/** every JSON location, as [container, key] */
-function locations(v: unknown, out: Array<[Record<string, unknown> | unknown[], string | number]> = []): typeof out {
-  if (Array.isArray(v)) v.forEach((x, i) => (out.push([v, i]), locations(x, out)));
-  else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) (out.push([v as Record<string, unknown>, k]), locations(x, out));
-  return out;
-}
-const DELETE = Symbol('delete');
 const replacement = fc.oneof(
   fc.constant(DELETE),
   fc.constant(null),
@@ -46,19 +40,6 @@ const replacement = fc.oneof(
   fc.constantFrom('2019-02-30', '2019', '2019-07', 'Patient/nobody', 'urn:uuid:x', '', 'female', 'E119', '72166-2', '1e400'),
   fc.jsonValue({ maxDepth: 2 }),
 );
-function mutate(json: unknown, picks: Array<[number, unknown]>): unknown {
-  const copy = structuredClone(json);
-  for (const [n, value] of picks) {
-    const locs = locations(copy);
-    if (!locs.length) break;
-    const [container, key] = locs[n % locs.length];
-    if (value === DELETE) {
-      if (Array.isArray(container)) container.splice(key as number, 1);
-      else delete container[key as string];
-    } else (container as Record<string | number, unknown>)[key] = value;
-  }
-  return copy;
-}
 
 /** the outcome every fuzzed import must have */
 async function checkOutcome(files: SourceFile[], read: (f: SourceFile[]) => Promise<SourceRead>, accounted: (r: SourceRead) => void): Promise<void> {
