@@ -2,25 +2,15 @@
 // app's worker, on wasm and on WebGPU (SwiftShader without a GPU), and the time from navigation
 // to the first prediction on screen. Needs `vite build` first (npm run bench does it).
 // usage: node bench/browser.mjs <patient.json>  -> prints one JSON line per run
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { startPreview } from './preview.mjs';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const patient = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 const samples = Number(process.env.BENCH_SAMPLES ?? 128);
-const port = 4300 + Math.floor(Math.random() * 500);
-const origin = `http://127.0.0.1:${port}`;
-const server = spawn(process.execPath, [join(ROOT, 'node_modules/vite/bin/vite.js'), 'preview', '--host', '127.0.0.1', '--port', String(port), '--strictPort'], { cwd: ROOT, stdio: 'ignore' });
+const server = await startPreview();
+const { origin } = server;
 try {
-  for (let i = 0; i < 100; i++) {
-    try {
-      if ((await fetch(origin)).ok) break;
-    } catch {}
-    await new Promise((r) => setTimeout(r, 200));
-  }
   // SwiftShader emulates a GPU on the CPU: correct, not fast; it gets fewer samples (stated per row)
   const runs = [
     { name: 'wasm', flags: [], query: '?backend=wasm', samples },
@@ -58,5 +48,5 @@ try {
     await browser.close();
   }
 } finally {
-  server.kill('SIGTERM');
+  server.stop();
 }

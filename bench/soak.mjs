@@ -6,11 +6,11 @@
 // usage: npx vite build && node bench/soak.mjs
 //   SOAK_DIST=<dir>   serve another build folder (vite build --outDir <dir>); default dist
 //   SOAK_RUNS=100, SOAK_SAMPLES=8, SOAK_BATCH=4
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { startPreview } from './preview.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const runs = Number(process.env.SOAK_RUNS ?? 100);
@@ -22,18 +22,10 @@ const patients = readFileSync(join(ROOT, 'public/cohort/patients.jsonl'), 'utf8'
   .filter((l) => l.trim())
   .slice(0, 20)
   .map((l) => JSON.parse(l));
-const port = 4300 + Math.floor(Math.random() * 500);
-const origin = `http://127.0.0.1:${port}`;
-const vite = join(ROOT, 'node_modules/vite/bin/vite.js');
-const server = spawn(process.execPath, [vite, 'preview', '--host', '127.0.0.1', '--port', String(port), '--strictPort', '--outDir', dist], { cwd: ROOT, stdio: 'ignore' });
+const server = await startPreview({ outDir: dist });
+const { origin } = server;
 let browser;
 try {
-  for (let i = 0; i < 100; i++) {
-    try {
-      if ((await fetch(origin)).ok) break;
-    } catch {}
-    await new Promise((r) => setTimeout(r, 200));
-  }
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
     args: [
@@ -104,5 +96,5 @@ try {
   }
 } finally {
   await browser?.close();
-  server.kill('SIGTERM');
+  server.stop();
 }

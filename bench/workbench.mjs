@@ -2,20 +2,18 @@
 // first render and zoom frames, main-thread long tasks during a 128-sample EG run from the page's
 // Explain button (timeline refining live), and the JS bundle size. Needs `vite build` first.
 // usage: node bench/workbench.mjs <patient.json>  -> one JSON line per measurement
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
+import { startPreview } from './preview.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const patientFile = process.argv[2];
 const samples = Number(process.env.BENCH_SAMPLES ?? 128);
 const events = Number(process.env.BENCH_TIMELINE_EVENTS ?? 2000);
-const port = 4800 + Math.floor(Math.random() * 500);
-const origin = `http://127.0.0.1:${port}`;
 const out = (o) => console.log(JSON.stringify(o));
 const quantile = (xs, q) => xs.slice().sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))];
 
@@ -29,18 +27,13 @@ const page = js.filter((x) => !/worker/i.test(x.f));
 const wasm = files.filter((x) => x.f.endsWith('.wasm'));
 out({ measure: 'bundle', pageJsKB: sum(page.map((x) => x.bytes)) / 1024, pageJsGzKB: sum(page.map((x) => x.gz)) / 1024, workerJsKB: sum(worker.map((x) => x.bytes)) / 1024, workerJsGzKB: sum(worker.map((x) => x.gz)) / 1024, wasmKB: sum(wasm.map((x) => x.bytes)) / 1024, files: js.map((x) => `${x.f} ${(x.bytes / 1024).toFixed(0)} KB`) });
 
-const server = spawn(process.execPath, [join(ROOT, 'node_modules/vite/bin/vite.js'), 'preview', '--host', '127.0.0.1', '--port', String(port), '--strictPort'], { cwd: ROOT, stdio: 'ignore' });
+const server = await startPreview();
+const { origin } = server;
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
   args: ['--headless=new', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
 });
 try {
-  for (let i = 0; i < 100; i++) {
-    try {
-      if ((await fetch(origin)).ok) break;
-    } catch {}
-    await new Promise((r) => setTimeout(r, 200));
-  }
 
   // 1. the timeline alone with a long patient: first render (frames while marks are drawn) and zoom frames
   {
@@ -153,5 +146,5 @@ try {
   }
 } finally {
   await browser.close();
-  server.kill('SIGTERM');
+  server.stop();
 }
