@@ -7,7 +7,10 @@ import { App } from './app/App';
 import './app/app.css';
 import { appUrl, createEngine, createImporter, type BackendName } from './state/engine-client';
 import { indexedDbShelf } from './state/model-shelf';
-import { createWorkbenchStore, fetchText } from './state/store';
+import { createWorkbenchStore, currentRevision, fetchText, selectedPatient } from './state/store';
+import { createTeachingStore } from './state/teaching';
+import { createFeedbackStore, localStorageFlag } from './feedback/store';
+import { indexedDbFeedbackStorage } from './feedback/storage';
 
 const params = new URLSearchParams(location.search);
 const root = createRoot(document.getElementById('root')!);
@@ -26,10 +29,28 @@ if (params.get('bench') === 'timeline') {
     engine: engine.calls,
     importer: createImporter(),
     shelf: typeof indexedDB === 'undefined' ? undefined : indexedDbShelf,
-    reload: () => location.reload(),
+    // after "Forget everything" deleted the database (models and feedback): also forget that
+    // feedback was to be kept, then start afresh
+    reload: () => {
+      localStorageFlag.set(false);
+      location.reload();
+    },
     fetchText,
     resolve: (path) => appUrl(path),
     preferredBackend: isBackendName(requested) ? requested : undefined,
+  });
+
+  // clinician feedback: in the page only, unless the user asks to keep it in this browser
+  const feedback = createFeedbackStore({ storage: typeof indexedDB === 'undefined' ? undefined : indexedDbFeedbackStorage, enabledFlag: localStorageFlag });
+  void feedback.getState().load();
+
+  // the teaching walk explains what the workbench has selected, on the same engine
+  const teaching = createTeachingStore(engine.calls, () => {
+    const s = store.getState();
+    const patient = selectedPatient(s);
+    return s.modelId && patient && s.task
+      ? { key: [s.modelId, patient.id, currentRevision(s), s.task, s.settings.seed].join('|'), modelId: s.modelId, patient, task: s.task, seed: s.settings.seed }
+      : null;
   });
 
   // a fresh worker after a crash: the store reloads the models and says what happened
@@ -49,7 +70,7 @@ if (params.get('bench') === 'timeline') {
 
   root.render(
     <StrictMode>
-      <App store={store} canKeep={typeof indexedDB !== 'undefined'} />
+      <App store={store} teaching={teaching} feedback={feedback} canKeep={typeof indexedDB !== 'undefined'} />
     </StrictMode>,
   );
   void store.getState().start();

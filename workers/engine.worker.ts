@@ -8,6 +8,8 @@ import { tokenize, TokenizeError } from '../src/tokens/layout';
 import { analyzeCohort, filterByDiagnosis, profileOf, representCohort, type CohortAnalysis, type CohortRepresentation, type PatientProfile } from '../src/cohort';
 import { matchesFilter, parseReferenceSet, referenceGrids, type ReferenceFilter, type ReferenceSet } from '../src/attribution/reference';
 import type { AttributionResult, Method } from '../src/attribution/types';
+import { randomisationCascade, type RandomisationStage } from '../src/attribution/faithfulness';
+import { evenAlphas, interpolationPath, type InterpolationPath } from '../src/attribution/interpolation';
 import { activeBackend, fallbackOf, selectBackend, type BackendName } from '../src/backend-browser';
 import type { Patient } from '../src/data/schema';
 import type { ModelCard } from '../src/model/card';
@@ -15,7 +17,18 @@ import type { ModelConfig } from '../src/model/config';
 import { loadModelFromFiles, loadModelFromUrl, type ModelFolder } from '../src/model/folder';
 import { disposeModel, instantiate, logitsForGrids, predict, sigmoid, type LoadedModel, type PredictionRow } from '../src/model/runtime';
 
-export type { BackendName, PredictionRow };
+export type { BackendName, InterpolationPath, PredictionRow, RandomisationStage };
+
+/** One patient of a model's reference set, as the page may show it. */
+export interface ReferencePatientSummary {
+  /** index in the filtered reference population */
+  index: number;
+  id: string;
+  age: number;
+  sex: 'F' | 'M' | 'U';
+  /** distinct diagnosis codes */
+  diagnoses: number;
+}
 
 /** What the page needs to know about a loaded model's architecture. */
 export interface ModelSummary {
@@ -214,6 +227,49 @@ const api = {
     if (!referenceRiskCache.has(model)) referenceRiskCache.set(model, new Map());
     referenceRiskCache.get(model)!.set(key, out);
     return out;
+  },
+
+  /** The reference patients that pass a filter, in the order the attribution indexes them (for
+   *  choosing one to walk the interpolation path from). */
+  referencePatients(modelId: string, filter: ReferenceFilter = {}): ReferencePatientSummary[] {
+    const set = referenceSetOf(needModel(modelId).folder);
+    if (!set) return [];
+    return set.patients.filter((p) => matchesFilter(p, filter)).map((p, index) => ({ index, id: p.id, age: p.age, sex: p.sex, diagnoses: p.codes.length }));
+  },
+
+  /** The logit and the integrand (x - x') . grad f along the straight path from one reference
+   *  patient (index into the filtered reference set) to this patient: the teaching walk's first step. */
+  async interpolationPath(modelId: string, patient: Patient, task: string, filter: ReferenceFilter, refIndex: number, points = 21): Promise<InterpolationPath & { reference: ReferencePatientSummary }> {
+    await api.init();
+    const model = needModel(modelId);
+    const set = referenceSetOf(model.folder);
+    if (!set) throw new AttributionError(`${model.folder.name} has no reference set`);
+    const grids = referenceGrids(set, model.folder.config, filter);
+    const ref = grids[refIndex];
+    if (!ref) throw new AttributionError(`reference patient ${refIndex} does not exist: the reference population has ${grids.length} patients`);
+    const path = await interpolationPath(model, patient, task, ref, evenAlphas(points));
+    const summary = api.referencePatients(modelId, filter)[refIndex];
+    return { ...path, reference: summary };
+  },
+
+  /** The model-randomisation sanity check for one patient: the attribution with the trained model,
+   *  then with copies randomised from the top layer down; `onStage` after each stage; cancel
+   *  between attributions. */
+  async randomisationCheck(jobId: string, modelId: string, job: AttributeJob, onStage?: (s: RandomisationStage, done: number, total: number) => void): Promise<{ original: AttributionResult; stages: RandomisationStage[]; cancelled: boolean }> {
+    await api.init();
+    const ctl = new AbortController();
+    jobs.set(jobId, ctl);
+    try {
+      const model = needModel(modelId);
+      const set = referenceSetOf(model.folder);
+      const reference = set ? referenceGrids(set, model.folder.config, job.reference ?? {}) : [];
+      const req = { ...job, reference, signal: ctl.signal };
+      const original = await attribute(model, req);
+      const stages = original.cancelled ? [] : await randomisationCascade(model, [req], [original], { seed: job.seed ?? 0, signal: ctl.signal, onStage });
+      return { original, stages, cancelled: ctl.signal.aborted };
+    } finally {
+      jobs.delete(jobId);
+    }
   },
 
   /** How much of a patient the model reads: events whose code it does not know (they become UNK),

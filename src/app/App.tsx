@@ -38,8 +38,13 @@ import { ModelCard } from './ModelCard';
 import { PatientList } from './PatientList';
 import { RiskCard } from './RiskCard';
 import { WhatIfPanel } from './WhatIfPanel';
+import { TeachingPanel } from './TeachingPanel';
+import type { TeachingStore } from '../state/teaching';
+import type { FeedbackStore } from '../feedback/store';
+import { FeedbackPanel } from './FeedbackPanel';
+import { describeFilter } from './ReferencePicker';
 
-export function App({ store, canKeep = false }: { store: WorkbenchStore; canKeep?: boolean }) {
+export function App({ store, teaching, feedback, canKeep = false }: { store: WorkbenchStore; teaching?: TeachingStore; feedback?: FeedbackStore; canKeep?: boolean }) {
   const s = useStore(store);
   const info = selectedModelInfo(s);
   const patient = selectedPatient(s);
@@ -48,6 +53,7 @@ export function App({ store, canKeep = false }: { store: WorkbenchStore; canKeep
   const explanation = selectedExplanation(s);
   const revisions = s.patientId ? s.revisions[s.patientId] ?? [] : [];
   const [pinnedId, setPinnedId] = useState<string | null>(null);
+  const [teachingOn, setTeachingOn] = useState(false);
   const reference = s.modelId ? s.referenceRisks[s.modelId] ?? null : null;
   const percentiles = Object.fromEntries((rows ?? []).map((r) => [r.task, percentileOf(reference?.sorted[r.task], r.probability)]));
   const compared = Object.fromEntries(METHODS.map((m) => [m, explanationFor(s, m)])) as Record<Method, Explanation | null>;
@@ -116,6 +122,11 @@ export function App({ store, canKeep = false }: { store: WorkbenchStore; canKeep
             ))}
           </select>
         </div>
+        {teaching && (
+          <button type="button" aria-pressed={teachingOn} onClick={() => setTeachingOn(!teachingOn)} data-testid="teaching-toggle">
+            Teaching mode
+          </button>
+        )}
         <a href="#import" className="header-link">
           Import patients
         </a>
@@ -167,6 +178,9 @@ export function App({ store, canKeep = false }: { store: WorkbenchStore; canKeep
             edited={revisions.length > 0}
           />
           <ContextNotices notices={notices} />
+          {teaching && teachingOn && patient && info && s.task && (
+            <TeachingPanel store={teaching} patient={patient} task={s.task} modelName={info.card?.name ?? info.name} onClose={() => setTeachingOn(false)} />
+          )}
           {patient && info && (
             <>
               <ExplainPanel
@@ -207,6 +221,21 @@ export function App({ store, canKeep = false }: { store: WorkbenchStore; canKeep
                   createdAt: new Date().toISOString(),
                 })}
               />
+              {feedback && (
+                <FeedbackPanel
+                  store={feedback}
+                  patient={patient}
+                  explanation={explanation}
+                  pinnedId={pinnedId}
+                  context={{
+                    modelId: s.modelId!,
+                    modelName: info.card?.name ?? info.name,
+                    reference: { description: describeFilter(explanation?.settings.reference ?? refFilter), size: explanation?.referenceSize ?? reference?.size ?? null },
+                    edits: revisions.map((r) => r.label),
+                    risk: rows?.find((r) => r.task === s.task)?.probability ?? null,
+                  }}
+                />
+              )}
               <WhatIfPanel
                 patient={patient}
                 revisions={revisions}

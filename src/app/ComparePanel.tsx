@@ -2,7 +2,7 @@
 // agreement with expected gradients (Spearman over all events, and the overlap of the top 5).
 import { useId } from 'react';
 import { eventRankAgreement, topKOverlap } from '../attribution/rank';
-import type { Method } from '../attribution/types';
+import type { AttributionResult, Method } from '../attribution/types';
 import { describeCode } from '../data/codes';
 import type { Patient } from '../data/schema';
 import { METHOD_LABEL, METHODS, type Explanation } from '../state/store';
@@ -18,8 +18,7 @@ export interface ComparePanelProps {
 const fmt = (x: number, d = 3) => (Number.isFinite(x) ? (x >= 0 ? '+' : '') + x.toFixed(d) : 'n/a');
 
 /** The k events a result ranks highest (placeholders left out), with date and description. */
-export function topEvents(patient: Patient, e: Explanation | null | undefined, k = 5) {
-  const r = e?.result;
+export function topEvents(patient: Patient, r: AttributionResult | null | undefined, k = 5) {
   if (!r) return [];
   return r.events
     .filter((x) => x.event >= 0)
@@ -81,7 +80,7 @@ export function ComparePanel({ patient, explanations, busy, disabled, onCompare 
                   <td>{r && Number.isFinite(r.gap) ? r.gap.toFixed(4) : r ? 'n/a (not a path method)' : ''}</td>
                   <td>
                     <ol className="compact-list">
-                      {topEvents(patient, e, 3).map((t) => (
+                      {topEvents(patient, e?.result, 3).map((t) => (
                         <li key={t.key} title={t.description}>
                           {t.code} <span className="muted">{t.date}</span> {fmt(t.value)}
                         </li>

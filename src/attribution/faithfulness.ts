@@ -5,10 +5,12 @@
 //    attribution of a faithful method must stop resembling the original.
 import * as tf from '@tensorflow/tfjs';
 import type { Patient } from '../data/schema';
-import { logitsForGrids, type LoadedModel } from '../model/runtime';
+import { disposeModel, logitsForGrids, type LoadedModel } from '../model/runtime';
 import { rng, shuffle } from '../data/random';
 import { tokenize } from '../tokens/layout';
-import type { AttributionResult, EventAttribution } from './types';
+import { attribute } from './index';
+import { spearman } from './rank';
+import type { AttributeRequest, AttributionResult, EventAttribution } from './types';
 
 export interface TruthEvent {
   visitIndex: number;
@@ -76,4 +78,54 @@ export function randomisedModel(model: LoadedModel, prefixes: string[], seed: nu
     weights.set(name, hit ? (name.endsWith('.bias') ? tf.zeros(t.shape) : tf.truncatedNormal(t.shape, 0, 0.02, 'float32', s++)) : t.clone());
   }
   return { folder: model.folder, weights };
+}
+
+export interface RandomisationStage {
+  /** the lowest layer group randomised so far ("heads", "pooler", "layer 3", ..., "embeddings") */
+  stage: string;
+  /** mean over the requests of the Spearman correlation between the original and the randomised
+   *  model's event attributions (same events, matched by visit, event, part and row) */
+  spearman: number;
+  /** the randomised model's logit for each request's patient */
+  logits: number[];
+}
+
+/** Cascading randomisation: for each stage, a copy of the model randomised from the top down to
+ *  that stage explains the same requests; a faithful method's ranks stop resembling `originals`.
+ *  One randomised copy per stage, freed before the next. */
+export async function randomisationCascade(
+  model: LoadedModel,
+  requests: AttributeRequest[],
+  originals: AttributionResult[],
+  opts: { seed: number; signal?: AbortSignal; onStage?: (s: RandomisationStage, done: number, total: number) => void },
+): Promise<RandomisationStage[]> {
+  const stages = randomisationStages(model);
+  const out: RandomisationStage[] = [];
+  for (let s = 0; s < stages.length; s++) {
+    if (opts.signal?.aborted) break;
+    const prefixes = stages.slice(0, s + 1).flatMap((x) => x.prefixes);
+    const rm = randomisedModel(model, prefixes, opts.seed + 1000 * (s + 1));
+    try {
+      const rhos: number[] = [];
+      const logits: number[] = [];
+      for (const [i, req] of requests.entries()) {
+        const r = await attribute(rm, { ...req, onProgress: undefined, signal: opts.signal });
+        if (r.cancelled) break;
+        const key = (e: EventAttribution) => `${e.visit}:${e.event}:${e.part}:${e.row}`;
+        const orig = new Map(originals[i].events.map((e) => [key(e), e.value]));
+        const a: number[] = [];
+        const b: number[] = [];
+        for (const e of r.events) if (orig.has(key(e))) a.push(orig.get(key(e))!), b.push(e.value);
+        rhos.push(spearman(a, b));
+        logits.push(r.logit);
+      }
+      if (rhos.length < requests.length) break;
+      const stage = { stage: stages[s].name, spearman: rhos.reduce((x, y) => x + y, 0) / rhos.length, logits };
+      out.push(stage);
+      opts.onStage?.(stage, s + 1, stages.length);
+    } finally {
+      disposeModel(rm);
+    }
+  }
+  return out;
 }

@@ -2,8 +2,7 @@
 // synthetic patients, printed as one JSON document.
 import { readFile } from 'node:fs/promises';
 import { attribute } from '../attribution';
-import { deletionCheck, precisionAtK, randomisationStages, randomisedModel } from '../attribution/faithfulness';
-import { spearman } from '../attribution/rank';
+import { deletionCheck, precisionAtK, randomisationCascade } from '../attribution/faithfulness';
 import { parseReferenceSet, referenceGrids } from '../attribution/reference';
 import type { Method } from '../attribution/types';
 import type { Patient } from '../data/schema';
@@ -48,27 +47,12 @@ export async function faithfulnessCommand(opts: {
 
   // cascading randomisation on a subset (it costs one attribution per stage per patient)
   const sanityPatients = withTruth.slice(0, Math.min(10, withTruth.length));
-  const stages = randomisationStages(model);
-  const cascade: Array<{ stage: string; spearman: number }> = [];
-  for (let s = 0; s < stages.length; s++) {
-    const prefixes = stages.slice(0, s + 1).flatMap((x) => x.prefixes);
-    const rm = randomisedModel(model, prefixes, opts.seed + 1000 * (s + 1));
-    const rhos: number[] = [];
-    for (const [i, p] of sanityPatients.entries()) {
-      const r = await attribute(rm, req(p));
-      const orig = new Map(results[i].events.map((e) => [`${e.visit}:${e.event}:${e.part}:${e.row}`, e.value]));
-      const a: number[] = [];
-      const b: number[] = [];
-      for (const e of r.events) {
-        const k = `${e.visit}:${e.event}:${e.part}:${e.row}`;
-        if (orig.has(k)) a.push(orig.get(k)!), b.push(e.value);
-      }
-      rhos.push(spearman(a, b));
-    }
-    disposeModel(rm);
-    cascade.push({ stage: stages[s].name, spearman: mean(rhos) });
-    opts.log(`randomised down to ${stages[s].name}: mean Spearman ${mean(rhos).toFixed(3)}`);
-  }
+  const cascade = (
+    await randomisationCascade(model, sanityPatients.map(req), results.slice(0, sanityPatients.length), {
+      seed: opts.seed,
+      onStage: (st) => opts.log(`randomised down to ${st.stage}: mean Spearman ${st.spearman.toFixed(3)}`),
+    })
+  ).map(({ stage, spearman }) => ({ stage, spearman }));
   disposeModel(model);
   const valid = precision.filter((x) => !Number.isNaN(x));
   return {

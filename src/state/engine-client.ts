@@ -6,7 +6,7 @@ import type { EngineApi } from '../../workers/engine.worker';
 import type { ImportApi, ImportJob, ImportOutcome } from '../../workers/import.worker';
 export type { ImportJob, ImportOutcome };
 
-export type { AttributeJob, AttributeOutcome, CohortJob, CohortOutcome, BackendName, LoadedModelInfo, ModelSummary, PredictionRow, ReferenceRisks } from '../../workers/engine.worker';
+export type { AttributeJob, AttributeOutcome, CohortJob, CohortOutcome, BackendName, InterpolationPath, LoadedModelInfo, ModelSummary, PredictionRow, RandomisationStage, ReferencePatientSummary, ReferenceRisks } from '../../workers/engine.worker';
 
 /** The worker's API as the page sees it: every call returns a promise. */
 export type Engine = Remote<EngineApi>;
@@ -73,6 +73,9 @@ export function createEngine(): EngineHandle {
     cancel: (...a) => guard((e) => e.cancel(...a)),
     importContext: (...a) => guard((e) => e.importContext(...a)),
     tokenInfo: (...a) => guard((e) => e.tokenInfo(...a)),
+    referencePatients: (...a) => guard((e) => e.referencePatients(...a)),
+    interpolationPath: (...a) => guard((e) => e.interpolationPath(...a)),
+    randomisationCheck: (jobId, modelId, job, onStage) => guard((e) => e.randomisationCheck(jobId, modelId, job, onStage ? proxy(onStage) : undefined)),
     cohort: (jobId, modelId, job, onProgress) => guard((e) => e.cohort(jobId, modelId, job, onProgress ? proxy(onProgress) : undefined)),
     loseDevice: () => guard((e) => e.loseDevice()),
     backend: () => guard((e) => e.backend()),

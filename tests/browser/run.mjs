@@ -7,7 +7,7 @@
 // To add a check: append { name, run } to CHECKS (`only: 'webgpu'` limits it to one run). `run(ctx)` throws to fail; ctx is
 //   { page, run, origin, requests, cspViolations, pageErrors, expected, fixture }.
 // Env: CHROMIUM_PATH (default /usr/bin/chromium), CI=true (a missing Chromium fails instead of
-// skipping), BROWSER_TIMEOUT_MS (per wait, default 120000), BROWSER_RUNS=webgpu,wasm (a subset).
+// skipping), BROWSER_TIMEOUT_MS (per wait, default 120000), BROWSER_RUNS=webgpu,wasm (a subset), BROWSER_ONLY=<regex> (only matching checks, while developing).
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -23,6 +23,8 @@ const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const CI = process.env.CI === 'true';
 const TIMEOUT = Number(process.env.BROWSER_TIMEOUT_MS ?? 120_000);
 const TOLERANCE = 1e-4;
+/** BROWSER_ONLY=<regex>: run only the matching checks (and the essential first one), while developing */
+const ONLY = process.env.BROWSER_ONLY ? new RegExp(process.env.BROWSER_ONLY, 'i') : null;
 const CHROMIUM_ARGS = ['--headless=new', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'];
 
 /** One browser session each: the same checks, different Chromium flags and expected backend. */
@@ -206,6 +208,61 @@ const CHECKS = [
       // and back
       await page.locator('[data-testid=undo]').click();
       await page.waitForFunction(() => !document.querySelector('[data-testid=edit-log]'));
+    },
+  },
+  {
+    name: 'teaching mode: the five-step walk runs on the live engine, end to end',
+    only: 'wasm', // 256-sample runs in batches of 8 take minutes on an emulated GPU; the engine code is the same
+    async run({ page, fixture, expectedEg }) {
+      await selectPatient(page, fixture.patient.id);
+      await page.locator('[data-testid=task-select]').selectOption('hf_12m');
+      await page.locator('[data-testid=teaching-toggle]').click();
+      const runStep = async (id) => {
+        await page.locator(`[data-testid=teach-step-${id}]`).click();
+        await page.locator(`[data-testid=teach-panel-${id}] [data-testid=teach-run]`).click();
+        await page.waitForFunction((id) => ['done', 'error'].includes(document.querySelector(`[data-testid=teach-panel-${id}]`)?.getAttribute('data-status')), id);
+        const error = await page.locator('[data-testid=teach-error]').count();
+        if (error) throw new Error(`${id}: ${await page.locator('[data-testid=teach-error]').textContent()}`);
+      };
+      const problems = [];
+      // 1. the path ends at the patient's own logit (the CLI's), and the integrand integrates to the rise
+      await page.waitForFunction(() => document.querySelectorAll('[data-testid=teach-ref] option').length > 0);
+      await page.locator('[data-testid=teach-ref]').selectOption('2');
+      await runStep('path');
+      const path = page.locator('[data-testid=teach-path-numbers]');
+      const [l0, l1, integral] = await Promise.all(['data-logit0', 'data-logit1', 'data-integral'].map(async (a) => Number(await path.getAttribute(a))));
+      if (!(Math.abs(l1 - expectedEg.logit) <= TOLERANCE)) problems.push(`path: f(x) ${l1}, CLI logit ${expectedEg.logit}`);
+      if (!(Math.abs(integral - (l1 - l0)) <= 0.05 * Math.max(1, Math.abs(l1 - l0)))) problems.push(`path: integral ${integral} vs rise ${l1 - l0}`);
+      if ((await page.locator('[data-testid=teach-path-logit] circle').count()) !== 21) problems.push('path: the logit chart does not have 21 points');
+      // 2. convergence: 256 samples in batches of 8, the gap shrinks
+      await runStep('convergence');
+      const conv = page.locator('[data-testid=teach-convergence-numbers]');
+      const samples = Number(await conv.getAttribute('data-samples'));
+      const num = async (a) => Number(await conv.getAttribute(a));
+      const [se0, se1, gap, delta] = [await num('data-first-stderr'), await num('data-last-stderr'), await num('data-gap'), await num('data-delta')];
+      if (samples !== 256) problems.push(`convergence: ${samples} samples`);
+      if ((await page.locator('[data-testid=teach-gap-chart] circle').count()) !== 32) problems.push('convergence: the gap chart does not have 32 points');
+      console.log(`       convergence: s.e. ${se0} -> ${se1}, gap ${gap}, f(x) - mean f(x') ${delta}`);
+      // the s.e. after 256 samples is about 1/sqrt(32) of the first batch's; 1/2 leaves room for noise
+      if (!(se1 < se0 / 2)) problems.push(`convergence: standard error ${se0} -> ${se1}`);
+      // 3. two references, two answers
+      await runStep('reference');
+      const refRows = await page.$$eval('[data-testid=teach-reference-table] tbody tr', (rows) => rows.map((r) => [...r.querySelectorAll('td')].map((c) => c.textContent)));
+      if (refRows.length !== 2 || refRows[0][1] === refRows[1][1]) problems.push(`reference: mean f(x') per reference ${JSON.stringify(refRows)}`);
+      if (!(await page.locator('[data-testid=teach-reference-shifts] tbody tr').count())) problems.push('reference: no code shifts');
+      // 4. the sanity check: agreement falls once the encoder is random
+      await runStep('sanity');
+      const rhos = await page.$$eval('[data-testid=teach-sanity-table] tbody tr', (rows) => rows.map((r) => Number(r.getAttribute('data-rho'))));
+      if (rhos.length < 4 || !(Math.abs(rhos[rhos.length - 1]) < 0.5)) problems.push(`sanity: Spearman per stage ${JSON.stringify(rhos)}`);
+      // 5. EG against IG and occlusion
+      await runStep('methods');
+      for (const m of ['ig', 'occlusion']) {
+        const rho = Number(await page.locator(`[data-testid=teach-method-${m}]`).getAttribute('data-rho'));
+        if (!(rho >= -1 && rho <= 1)) problems.push(`methods: ${m} agreement ${rho}`);
+      }
+      const ticks = await page.$$eval('[data-testid^=teach-step-]', (b) => b.filter((x) => x.textContent.endsWith('✓')).length);
+      if (ticks !== 5) problems.push(`${ticks} of 5 steps marked done`);
+      if (problems.length) throw new Error(problems.join('; '));
     },
   },
   {
@@ -444,7 +501,80 @@ const CHECKS = [
     },
   },
   {
-    name: 'forget everything: kept models and imported patients are gone after it',
+    name: 'feedback: add on an event, a visit and the explanation; kept across a reload; export, clear, import gives the same back',
+    only: 'wasm', // no engine work beyond one explanation: one run covers it
+    async run({ page, fixture }) {
+      const problems = [];
+      const items = () => page.locator('[data-testid=feedback-item]').count();
+      await page.locator('[data-testid=model-select]').selectOption(fixture.model.id);
+      await selectPatient(page, fixture.patient.id);
+      const status = page.locator('[data-testid=explain-status]');
+      if (!(await status.count()) || (await status.getAttribute('data-status')) !== 'done') {
+        await page.locator('[data-testid=samples-input]').fill(String(UI_JOB.samples));
+        await page.locator('[data-testid=explain-button]').click();
+        await page.waitForFunction(() => document.querySelector('[data-testid=explain-status]')?.getAttribute('data-status') === 'done');
+      }
+      // pin an event: it becomes the default target
+      const { visit, event } = WHAT_IF_EVENT(fixture.patient);
+      const ev = fixture.patient.visits[visit].events[event];
+      await page.locator(`[data-testid=timeline-marks] [data-mark="${visit}:${event}"]`).click({ force: true });
+      await page.locator('[data-testid=timeline-pinned] h3').waitFor();
+      const target = await page.locator('[data-testid=feedback-target]').inputValue();
+      if (target !== `event:${visit}:${event}`) problems.push(`the pinned event is not the default target (${target})`);
+      const add = async (targetValue, verdict, note) => {
+        const n = await items();
+        await page.locator('[data-testid=feedback-target]').selectOption(targetValue);
+        await page.locator(`[data-testid=feedback-verdict-${verdict}]`).check();
+        await page.locator('[data-testid=feedback-note]').fill(note);
+        await page.locator('[data-testid=feedback-add]').click();
+        await page.waitForFunction((n) => document.querySelectorAll('[data-testid=feedback-item]').length === n + 1, n);
+      };
+      await add(`event:${visit}:${event}`, 'implausible', `${ev.code} here is not a risk factor, it was resolved`);
+      await add('explanation', 'plausible', 'overall the story fits');
+      await add('visit:0', 'unsure', '');
+      // the disagreement summary puts the implausible, model-weighted event first
+      const top = (await page.locator('[data-testid=feedback-summary] tbody tr').first().textContent()) ?? '';
+      if (!top.includes(ev.code)) problems.push(`the summary's first row is not ${ev.code}: ${JSON.stringify(top)}`);
+      // kept in this browser: survives a reload
+      await page.locator('[data-testid=feedback-persist]').check();
+      await page.waitForFunction(() => new Promise((r) => { const q = indexedDB.open('exbehrt-workbench'); q.onsuccess = () => { const g = q.result.transaction('feedback').objectStore('feedback').count(); g.onsuccess = () => (q.result.close(), r(g.result === 3)); }; }));
+      await page.reload();
+      await page.locator('[data-testid=model-select]').selectOption(fixture.model.id);
+      await selectPatient(page, fixture.patient.id);
+      await page.waitForFunction(() => document.querySelectorAll('[data-testid=feedback-item]').length === 3).catch(() => problems.push('the kept feedback is not back after a reload'));
+      if (!(await page.locator('[data-testid=feedback-persist]').isChecked())) problems.push('"keep feedback" is off after a reload');
+      // export, clear, import
+      const [download] = await Promise.all([page.waitForEvent('download'), page.locator('[data-testid=feedback-export]').click()]);
+      const exported = JSON.parse(readFileSync(await download.path(), 'utf8'));
+      const entries = exported.entries ?? [];
+      if (exported.format !== 'exbehrt-feedback' || entries.length !== 3) problems.push(`exported ${exported.format} with ${entries.length} entries`);
+      for (const e of entries) {
+        const c = e.context ?? {};
+        if (c.modelId !== fixture.model.id || c.task !== 'hf_12m' || !c.method || !c.reference?.description || c.patientId !== fixture.patient.id)
+          problems.push(`entry ${e.id} lacks model/task/method/reference/patient: ${JSON.stringify(c).slice(0, 200)}`);
+      }
+      page.once('dialog', (d) => d.accept());
+      await page.locator('[data-testid=feedback-clear]').click();
+      await page.waitForFunction(() => document.querySelectorAll('[data-testid=feedback-item]').length === 0);
+      await page.locator('[data-testid=feedback-import]').setInputFiles(await download.path());
+      await page.waitForFunction(() => document.querySelectorAll('[data-testid=feedback-item]').length === 3);
+      const [again] = await Promise.all([page.waitForEvent('download'), page.locator('[data-testid=feedback-export]').click()]);
+      const back = JSON.parse(readFileSync(await again.path(), 'utf8')).entries;
+      const byId = (a) => JSON.stringify([...a].sort((x, y) => (x.id < y.id ? -1 : 1)));
+      if (byId(back) !== byId(entries)) problems.push('the imported feedback differs from the exported');
+      // a damaged file is refused with a specific message, and changes nothing
+      const tmp = mkdtempSync(join(tmpdir(), 'exbehrt-feedback-'));
+      writeFileSync(join(tmp, 'bad.json'), JSON.stringify({ ...exported, entries: [{ ...entries[0], verdict: 'maybe' }] }));
+      await page.locator('[data-testid=feedback-import]').setInputFiles(join(tmp, 'bad.json'));
+      rmSync(tmp, { recursive: true, force: true });
+      const err = (await page.locator('[data-testid=feedback-error]').textContent()) ?? '';
+      if (!/bad\.json.*entries\[0\]\.verdict/.test(err)) problems.push(`bad file error: ${JSON.stringify(err)}`);
+      if ((await items()) !== 3) problems.push(`${await items()} entries after a refused import`);
+      if (problems.length) throw new Error(problems.join('; '));
+    },
+  },
+  {
+    name: 'forget everything: kept models, kept feedback and imported patients are gone after it',
     only: 'wasm',
     async run({ page, fixture }) {
       await page.reload();
@@ -467,6 +597,10 @@ const CHECKS = [
       const dbs = await page.evaluate(async () => (await indexedDB.databases()).map((d) => d.name));
       const left = await page.evaluate(() => new Promise((r) => { const q = indexedDB.open('exbehrt-workbench'); q.onupgradeneeded = () => r(0); q.onsuccess = () => { const names = q.result.objectStoreNames; if (!names.contains('models')) return r(0); const g = q.result.transaction('models').objectStore('models').count(); g.onsuccess = () => r(g.result); }; }));
       if (left) problems.push(`${left} models still stored (databases: ${dbs.join(', ')})`);
+      // the feedback kept by the previous check is gone, and keeping it is off again
+      if (await page.evaluate(() => localStorage.getItem('exbehrt-feedback-enabled'))) problems.push('"keep feedback" is still on');
+      const feedbackLeft = await page.evaluate(() => new Promise((r) => { const q = indexedDB.open('exbehrt-workbench'); q.onupgradeneeded = () => r(0); q.onsuccess = () => { if (!q.result.objectStoreNames.contains('feedback')) return r(0); const g = q.result.transaction('feedback').objectStore('feedback').count(); g.onsuccess = () => r(g.result); }; }));
+      if (feedbackLeft) problems.push(`${feedbackLeft} feedback entries still stored`);
       if (problems.length) throw new Error(problems.join('; '));
     },
   },
@@ -627,7 +761,7 @@ async function main() {
         });
         await page.goto(preview.origin + '/');
         let stop = null;
-        for (const check of CHECKS.filter((c) => !c.only || c.only === run.name)) {
+        for (const check of CHECKS.filter((c) => (!c.only || c.only === run.name) && (c.essential || !ONLY || ONLY.test(c.name)))) {
           const label = `${run.name} › ${check.name}`;
           if (stop) {
             fail(label, `not run: ${stop}`);
