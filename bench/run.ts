@@ -1,5 +1,7 @@
 // npm run bench: expected gradients (128 samples) on the shipped model for a 256-token patient,
-// on tfjs cpu and wasm in Node and on the PyTorch reference (same references, same alphas).
+// on tfjs cpu and wasm in Node and on the PyTorch reference (same references, same alphas); then
+// the Chromium runs (bench/browser.mjs: EG in the page's worker, the 1,000-patient cohort view) and
+// the workbench view (bench/workbench.mjs).
 // Prints a table; results are recorded by hand in BENCHMARKS.md with the machine.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -60,8 +62,14 @@ try {
 // Chromium: the built app's worker, wasm and WebGPU (lines echoed as each run ends)
 writeFileSync(join(dir, 'patient.json'), JSON.stringify(patient));
 const browserOut = spawnSync(process.execPath, ['bench/browser.mjs', join(dir, 'patient.json')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, BENCH_SAMPLES: String(SAMPLES) } });
+const cohortLines: string[] = [];
 for (const line of (browserOut.stdout ?? '').trim().split('\n').filter(Boolean)) {
   const r = JSON.parse(line);
+  // the cohort view's 1,000-patient run is not an EG row: printed after the table
+  if (r.measure) {
+    cohortLines.push(line);
+    continue;
+  }
   rows.push({ impl: `${r.impl}, ${r.samples} samples [backend ${r.backend}; first prediction on screen ${r.firstPrediction.toFixed(2)} s; main-thread long tasks > 50 ms: ${r.longTasksOver50ms}]`, seconds: r.seconds, first: r.first, gap: r.gap });
 }
 if (browserOut.status !== 0) console.log(`Chromium benchmark failed (exit ${browserOut.status})`);
@@ -69,6 +77,8 @@ const torch = rows.find((r) => r.impl.startsWith('PyTorch'));
 console.log('\n| implementation | EG seconds | first estimate (s) | ratio to PyTorch | gap |\n|---|---|---|---|---|');
 for (const r of rows)
   console.log(`| ${r.impl} | ${r.seconds.toFixed(2)} | ${Number.isNaN(r.first) ? '-' : r.first.toFixed(2)} | ${torch ? (r.seconds / torch.seconds).toFixed(2) : '-'} | ${r.gap.toExponential(2)} |`);
+
+if (cohortLines.length) console.log('\ncohort view (Chromium worker, wasm; predictions + representations, UMAP, k-means):\n' + cohortLines.join('\n'));
 
 // The workbench view in Chromium: timeline render and zoom frames, long tasks during Explain, bundle size
 const view = spawnSync(process.execPath, ['bench/workbench.mjs', join(dir, 'patient.json')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, BENCH_SAMPLES: String(SAMPLES) } });

@@ -64,15 +64,17 @@ export function fallbackOf(name: BackendName): BackendName | null {
   return BACKEND_ORDER[BACKEND_ORDER.indexOf(name) + 1] ?? null;
 }
 
-/** WebGPU is usable only when navigator.gpu exists and hands out an adapter (without a GPU or
- *  with WebGPU disabled, requestAdapter() resolves to null). */
-export async function webgpuAdapterAvailable(): Promise<boolean> {
+/** Why WebGPU cannot be used here, or null when it can: it needs navigator.gpu and an adapter
+ *  (without a GPU or with WebGPU disabled, requestAdapter() resolves to null; a broken driver or
+ *  GPU process can make it reject). */
+export async function webgpuUnavailableReason(): Promise<string | null> {
   const gpu = (globalThis as { navigator?: { gpu?: { requestAdapter(): Promise<unknown> } } }).navigator?.gpu;
-  if (!gpu || !tf.findBackendFactory('webgpu')) return false;
+  if (!gpu) return 'this browser has no WebGPU (navigator.gpu)';
+  if (!tf.findBackendFactory('webgpu')) return 'the tfjs WebGPU backend is not registered';
   try {
-    return (await gpu.requestAdapter()) != null;
-  } catch {
-    return false;
+    return (await gpu.requestAdapter()) != null ? null : 'no WebGPU adapter';
+  } catch (e) {
+    return `the WebGPU adapter request failed (${(e as Error)?.message ?? String(e)})`;
   }
 }
 
@@ -82,7 +84,10 @@ export interface SelectOptions {
 }
 
 async function trySetBackend(name: BackendName): Promise<string | null> {
-  if (name === 'webgpu' && !(await webgpuAdapterAvailable())) return 'no WebGPU adapter';
+  if (name === 'webgpu') {
+    const why = await webgpuUnavailableReason();
+    if (why) return why;
+  }
   if (!tf.findBackendFactory(name)) return 'not registered';
   // tfjs prints advice (install tfjs-node) on Node; it cannot be installed here
   const warn = console.warn;

@@ -73,6 +73,9 @@ if (params.get('bench') === 'timeline') {
       <App store={store} teaching={teaching} feedback={feedback} canKeep={typeof indexedDB !== 'undefined'} />
     </StrictMode>,
   );
+  // ?fault=webgpu-adapter: the worker's WebGPU adapter request fails (fault injection for the
+  // browser checks and demos); queued before start(), so it reaches the worker before init
+  if (params.get('fault') === 'webgpu-adapter') void engine.calls.failWebgpuAdapter();
   void store.getState().start();
 
   // offline after one visit: the service worker precaches the app and the shipped models (built

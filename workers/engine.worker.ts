@@ -5,7 +5,7 @@ import { expose } from 'comlink';
 import { attribute, AttributionError } from '../src/attribution';
 import { TimelineError } from '../src/data/schema';
 import { tokenize, TokenizeError } from '../src/tokens/layout';
-import { analyzeCohort, filterByDiagnosis, profileOf, representCohort, type CohortAnalysis, type CohortRepresentation, type PatientProfile } from '../src/cohort';
+import { analyzeCohort, cohortAttribution, COHORT_ATTRIBUTION_SAMPLES, filterByDiagnosis, profileOf, representCohort, type CohortAnalysis, type CohortAttribution, type CohortRepresentation, type PatientProfile } from '../src/cohort';
 import { matchesFilter, parseReferenceSet, referenceGrids, type ReferenceFilter, type ReferenceSet } from '../src/attribution/reference';
 import type { AttributionResult, Method } from '../src/attribution/types';
 import { randomisationCascade, type RandomisationStage } from '../src/attribution/faithfulness';
@@ -111,6 +111,25 @@ export interface CohortOutcome {
   timings: CohortAnalysis['timings'] & { representMs: number };
 }
 
+/** Mean expected gradients per code over a group of the cohort (a cluster), patient by patient. */
+export interface CohortAttributionJob {
+  patients: Patient[];
+  task: string;
+  /** EG samples per patient (default 32) */
+  samples?: number;
+  seed?: number;
+  /** which reference patients EG draws from (default: the whole reference set) */
+  reference?: ReferenceFilter;
+  /** codes to return, largest |mean| first (default 25) */
+  top?: number;
+}
+
+export interface CohortAttributionOutcome extends CohortAttribution {
+  /** size of the reference population used (after the filter) */
+  referenceSize: number;
+  backend: BackendName;
+}
+
 export interface AttributeOutcome {
   result: AttributionResult;
   backend: BackendName;
@@ -120,6 +139,7 @@ export interface AttributeOutcome {
   fellBack?: string;
 }
 let ready: Promise<BackendName> | null = null;
+const skipped: Array<{ name: BackendName; why: string }> = [];
 
 function needModel(id: string): LoadedModel {
   const m = models.get(id);
@@ -139,8 +159,28 @@ function install(id: string, folder: ModelFolder): LoadedModelInfo {
 const api = {
   /** Select the tfjs backend (once; later calls return the first answer). */
   init(preferred?: BackendName): Promise<BackendName> {
-    ready ??= selectBackend(preferred, { onSkip: (name, why) => console.info(`[engine] backend ${name} skipped: ${why}`) });
+    ready ??= selectBackend(preferred, {
+      onSkip: (name, why) => {
+        skipped.push({ name, why });
+        console.info(`[engine] backend ${name} skipped: ${why}`);
+      },
+    });
     return ready;
+  },
+
+  /** The faster backends that init skipped, and why (for telling the user). */
+  skippedBackends(): Array<{ name: BackendName; why: string }> {
+    return skipped.slice();
+  },
+
+  /** Fault injection for tests and demos: make this worker's WebGPU adapter request fail, as a
+   *  crashed GPU process or a blocklisted driver would. Only before init; false when too late or
+   *  there is no WebGPU to fail. */
+  failWebgpuAdapter(): boolean {
+    const gpu = (navigator as Navigator & { gpu?: { requestAdapter: unknown } }).gpu;
+    if (ready || !gpu) return false;
+    gpu.requestAdapter = () => Promise.reject(new Error('injected fault: requestAdapter rejected'));
+    return true;
   },
 
   /** Fetch, validate and instantiate a model folder. `url` must be absolute: a worker resolves
@@ -332,6 +372,35 @@ const api = {
         params: a.params,
         timings: { ...a.timings, representMs },
       };
+    } finally {
+      jobs.delete(jobId);
+    }
+  },
+
+  /** Cohort-level attribution: EG for each patient of a group in turn (the same reference, samples
+   *  and seed for all), averaged per code. `onProgress(done, total)` after each patient; cancel stops
+   *  between patients (or inside one, which is then left out) with every tensor freed, and returns
+   *  the mean over the patients done, marked cancelled. */
+  async cohortAttribution(jobId: string, modelId: string, job: CohortAttributionJob, onProgress?: (done: number, total: number) => void): Promise<CohortAttributionOutcome> {
+    await api.init();
+    const ctl = new AbortController();
+    jobs.set(jobId, ctl);
+    try {
+      const model = needModel(modelId);
+      const set = referenceSetOf(model.folder);
+      if (!set) throw new AttributionError(`${model.folder.name} has no reference set: expected gradients needs one`);
+      if (!model.folder.config.tasks.some((t) => t.name === job.task)) throw new AttributionError(`unknown task ${job.task}: the model has ${model.folder.config.tasks.map((t) => t.name).join(', ')}`);
+      const reference = referenceGrids(set, model.folder.config, job.reference ?? {});
+      const out = await cohortAttribution(model, job.patients, {
+        task: job.task,
+        reference,
+        samples: job.samples ?? COHORT_ATTRIBUTION_SAMPLES,
+        seed: job.seed ?? 0,
+        top: job.top ?? 25,
+        signal: ctl.signal,
+        onProgress,
+      });
+      return { ...out, referenceSize: reference.length, backend: activeBackend()! };
     } finally {
       jobs.delete(jobId);
     }

@@ -284,6 +284,10 @@ export function App({ store, teaching, feedback, canKeep = false }: { store: Wor
             onRun={s.runCohort}
             onCancel={s.cancelCohort}
             onOpen={s.selectPatient}
+            attributions={s.cohortAttributions}
+            referenceFilter={s.settings.reference}
+            onAttribute={s.runCohortAttribution}
+            onCancelAttribution={s.cancelCohortAttribution}
           />
           <div id="import">
             <ImportPanel status={s.importStatus} onImport={s.importData} onCancel={s.cancelImport} />

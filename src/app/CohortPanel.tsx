@@ -1,11 +1,18 @@
 // The cohort view (the ExBEHRT paper's third claim): the model's patient representations projected
 // with UMAP and clustered; each cluster's size, outcome rate, mean predicted risk, Kaplan-Meier
-// curve and most distinguishing codes. Click a point to open that patient.
-import { scaleLinear, schemeTableau10 } from 'd3';
-import { useId, useState, memo } from 'react';
+// curve and most distinguishing codes, and on request its mean attribution per code. Click a point
+// to open that patient; drag a lasso around points to select them.
+import { scaleLinear } from 'd3';
+import { useCallback, useId, useMemo, useState, memo } from 'react';
+import type { ReferenceFilter } from '../attribution/reference';
+import { selectionStats } from '../cohort/lasso';
 import type { ClusterSummary } from '../cohort/summary';
-import type { CohortState } from '../state/store';
-import { attributionColour } from './timeline/model';
+import type { CohortAttributionSettings, CohortAttributionState, CohortState } from '../state/store';
+import { ClusterAttribution } from './cohort/ClusterAttribution';
+import { clusterColour, scatterLayout, scatterLegend, type ColourBy } from './cohort/scatter-model';
+import { ScatterPlot } from './cohort/ScatterPlot';
+import { SelectionPanel } from './cohort/SelectionPanel';
+import { describeFilter } from './ReferencePicker';
 
 export interface CohortPanelProps {
   state: CohortState | null;
@@ -15,48 +22,57 @@ export interface CohortPanelProps {
   onRun: (job: CohortState['job']) => void;
   onCancel: () => void;
   onOpen: (patientId: string) => void;
+  /** per cluster: its mean attribution per code (absent: the buttons are not shown) */
+  attributions?: Record<number, CohortAttributionState>;
+  /** the workbench's reference filter (the default reference population for the attribution) */
+  referenceFilter?: ReferenceFilter;
+  onAttribute?: (cluster: number, settings: CohortAttributionSettings) => void;
+  onCancelAttribution?: () => void;
 }
 
-const W = 460;
-const H = 340;
-const PAD = 12;
-const clusterColour = (c: number) => (c < 0 ? '#8c959f' : schemeTableau10[c % 10]);
 const pct = (x: number | null) => (x === null ? 'n/a' : `${(100 * x).toFixed(1)}%`);
+const NO_SELECTION: number[] = [];
 
-export const CohortPanel = memo(function CohortPanel({ state, tasks, task, selectedId, onRun, onCancel, onOpen }: CohortPanelProps) {
+export const CohortPanel = memo(function CohortPanel({
+  state,
+  tasks,
+  task,
+  selectedId,
+  onRun,
+  onCancel,
+  onOpen,
+  attributions,
+  referenceFilter = {},
+  onAttribute,
+  onCancelAttribution,
+}: CohortPanelProps) {
   const base = useId();
   const [diagnosis, setDiagnosis] = useState('');
   const [method, setMethod] = useState<'kmeans' | 'dbscan'>('kmeans');
   const [k, setK] = useState(4);
-  const [colourBy, setColourBy] = useState<'cluster' | 'risk' | 'outcome'>('cluster');
+  const [colourBy, setColourBy] = useState<ColourBy>('cluster');
+  const [attrSamples, setAttrSamples] = useState(32);
+  const [attrReference, setAttrReference] = useState<'current' | 'all'>('current');
   const t = task ?? tasks[0];
   const o = state?.status === 'done' ? state.outcome : undefined;
   const running = state?.status === 'running';
-  let points: Array<{ id: string; x: number; y: number; fill: string; label: number }> = [];
-  if (o) {
-    const xs = o.xy.filter((_, i) => i % 2 === 0);
-    const ys = o.xy.filter((_, i) => i % 2 === 1);
-    const sx = scaleLinear().domain([Math.min(...xs), Math.max(...xs)]).range([PAD, W - PAD]);
-    const sy = scaleLinear().domain([Math.min(...ys), Math.max(...ys)]).range([H - PAD, PAD]);
-    const risk = o.risks[t] ?? [];
-    const riskColour = attributionColour(1);
-    points = o.ids.map((id, i) => ({
-      id,
-      x: sx(xs[i]),
-      y: sy(ys[i]),
-      label: o.labels[i],
-      fill:
-        colourBy === 'cluster'
-          ? clusterColour(o.labels[i])
-          : colourBy === 'risk'
-            ? riskColour(2 * (risk[i] ?? 0) - 1)
-            : o.outcomes[t]?.[i] === 1
-              ? '#b2182b'
-              : o.outcomes[t]?.[i] === 0
-                ? '#92c5de'
-                : '#d0d7de',
-    }));
-  }
+  // the lasso selection belongs to one cohort run: a new run starts with none. A lasso around no
+  // point still shows its (empty) result, so the user sees that it missed.
+  const [lasso, setLasso] = useState<{ of: typeof o; indices: number[] } | null>(null);
+  const lassoed = !!o && lasso?.of === o;
+  const selected = lassoed ? lasso!.indices : NO_SELECTION;
+  const selectedSet = useMemo(() => new Set(selected), [selected]);
+  const layout = useMemo(() => (o ? scatterLayout(o, t, colourBy) : null), [o, t, colourBy]);
+  const legend = useMemo(() => (o ? scatterLegend(colourBy, o.labels, t) : []), [o, colourBy, t]);
+  const stats = useMemo(() => (o ? selectionStats(selected, o.risks[t], o.outcomes[t]) : null), [o, selected, t]);
+  const describePoint = useCallback(
+    (i: number) => (o ? `${o.ids[i]}, cluster ${o.labels[i] < 0 ? 'noise' : o.labels[i]}, risk ${(o.risks[t]?.[i] ?? 0).toFixed(3)}` : ''),
+    [o, t],
+  );
+  const onLasso = useCallback((indices: number[]) => setLasso({ of: o, indices }), [o]);
+  const clear = useCallback(() => setLasso(null), []);
+  const attributionRunning = Object.values(attributions ?? {}).some((a) => a.status === 'running');
+  const attributionReference = attrReference === 'current' ? referenceFilter : {};
   const test = o && t ? o.summary.rateTest[t] : undefined;
   return (
     <section className="card cohort-panel" aria-labelledby={`${base}-h`} data-testid="cohort-panel">
@@ -91,7 +107,7 @@ export const CohortPanel = memo(function CohortPanel({ state, tasks, task, selec
         )}
         <label>
           Colour by
-          <select value={colourBy} onChange={(e) => setColourBy(e.target.value as typeof colourBy)}>
+          <select value={colourBy} onChange={(e) => setColourBy(e.target.value as ColourBy)} data-testid="cohort-colour-by">
             <option value="cluster">cluster</option>
             <option value="risk">predicted risk ({t})</option>
             <option value="outcome">recorded outcome ({t})</option>
@@ -118,32 +134,33 @@ export const CohortPanel = memo(function CohortPanel({ state, tasks, task, selec
           {state.status === 'error' && <p className="small">Failed: {state.error}</p>}
         </div>
       )}
-      {o && (
-        <div className="cohort-body">
-          <svg width={W} height={H} viewBox={`0 0 ${W} ${H}`} role="img" aria-label={`UMAP of ${o.ids.length} patients in ${o.summary.clusters.length} clusters`} data-testid="cohort-scatter" className="cohort-scatter">
-            <rect width={W} height={H} fill="#ffffff" stroke="#d0d7de" />
-            {points.map((p, i) => {
-              return (
-                <circle
-                  key={p.id}
-                  cx={p.x}
-                  cy={p.y}
-                  r={p.id === selectedId ? 6 : 3.5}
-                  fill={p.fill}
-                  stroke={p.id === selectedId ? '#1b1f24' : 'none'}
-                  strokeWidth={2}
-                  data-patient-id={p.id}
-                  data-cluster={p.label}
-                  style={{ cursor: 'pointer' }}
-                  onClick={() => onOpen(p.id)}
-                >
-                  <title>
-                    {p.id}, cluster {p.label < 0 ? 'noise' : p.label}, risk {(o.risks[t]?.[i] ?? 0).toFixed(3)}
-                  </title>
-                </circle>
-              );
-            })}
-          </svg>
+      {o && layout && stats && (
+        <div
+          className="cohort-body"
+          onKeyDown={(e) => {
+            if (e.key === 'Escape' && lassoed) clear();
+          }}
+        >
+          <div className="cohort-scatter-column">
+            <ScatterPlot
+              layout={layout}
+              selectedId={selectedId}
+              selection={selectedSet}
+              ariaLabel={`UMAP of ${o.ids.length} patients in ${o.summary.clusters.length} clusters, coloured by ${colourBy === 'cluster' ? 'cluster' : colourBy === 'risk' ? `predicted ${t} risk` : `recorded ${t}`}; the cluster table describes them`}
+              describePoint={describePoint}
+              onOpen={onOpen}
+              onLasso={onLasso}
+            />
+            <ul className="cohort-legend small" aria-label="Colour legend" data-testid="cohort-legend">
+              {legend.map((e) => (
+                <li key={e.label}>
+                  <span className="swatch" style={{ background: e.colour }} aria-hidden="true" /> {e.label}
+                </li>
+              ))}
+            </ul>
+            <p className="muted small">Drag around points to select them (Escape clears); click a point to open the patient.</p>
+            {lassoed && <SelectionPanel ids={selected.map((i) => o.ids[i])} stats={stats} task={t} onOpen={onOpen} onClear={clear} />}
+          </div>
           <div className="table-scroll">
             <table className="compare-table" data-testid="cohort-clusters">
               <caption>
@@ -157,11 +174,13 @@ export const CohortPanel = memo(function CohortPanel({ state, tasks, task, selec
                   <th scope="col">{t} rate</th>
                   <th scope="col">Mean predicted</th>
                   <th scope="col">Most distinguishing codes</th>
+                  {onAttribute && <th scope="col">Attribution</th>}
                 </tr>
               </thead>
               <tbody>
                 {o.summary.clusters.map((c) => {
                   const ts = c.tasks[t];
+                  const a = attributions?.[c.cluster];
                   return (
                     <tr key={c.cluster} data-cluster={c.cluster} data-rate={ts?.rate ?? ''}>
                       <th scope="row">
@@ -178,11 +197,54 @@ export const CohortPanel = memo(function CohortPanel({ state, tasks, task, selec
                           .map((d) => `${d.code}${d.description ? ` (${d.description.slice(0, 40)})` : ''}`)
                           .join('; ')}
                       </td>
+                      {onAttribute && (
+                        <td>
+                          <button
+                            type="button"
+                            disabled={a?.status === 'running'}
+                            onClick={() => onAttribute(c.cluster, { task: t, samples: attrSamples, seed: 0, reference: attributionReference })}
+                            data-testid={`cohort-attr-run-${c.cluster}`}
+                            aria-label={`Mean attribution per code over the ${c.size} patients of ${c.cluster < 0 ? 'the noise' : `cluster ${c.cluster}`}`}
+                          >
+                            Mean attribution per code
+                          </button>
+                        </td>
+                      )}
                     </tr>
                   );
                 })}
               </tbody>
             </table>
+            {onAttribute && (
+              <div className="explain-form cohort-attr-settings">
+                <label>
+                  EG samples per patient
+                  <input
+                    type="number"
+                    min={1}
+                    max={1024}
+                    value={attrSamples}
+                    onChange={(e) => setAttrSamples(Math.max(1, Math.min(1024, Math.round(Number(e.target.value)) || 1)))}
+                    data-testid="cohort-attr-samples"
+                  />
+                </label>
+                <label>
+                  Reference population
+                  <select value={attrReference} onChange={(e) => setAttrReference(e.target.value as 'current' | 'all')} data-testid="cohort-attr-reference">
+                    <option value="current">as the workbench: {describeFilter(referenceFilter)}</option>
+                    <option value="all">the whole reference population</option>
+                  </select>
+                </label>
+                <span className="muted small">
+                  Expected gradients (seed 0) for every patient of the cluster in turn{attributionRunning ? '; one runs at a time' : ''}.
+                </span>
+              </div>
+            )}
+            {o.summary.clusters
+              .filter((c) => attributions?.[c.cluster])
+              .map((c) => (
+                <ClusterAttribution key={c.cluster} state={attributions![c.cluster]} onCancel={() => onCancelAttribution?.()} />
+              ))}
           </div>
           <KaplanMeierPlot clusters={o.summary.clusters} task={t} />
           <p className="muted small">

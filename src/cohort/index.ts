@@ -5,7 +5,9 @@ import { umap2d } from './project';
 import type { CohortRepresentation } from './represent';
 import { summarizeClusters, type CohortSummary, type PatientProfile } from './summary';
 
+export * from './attribution';
 export * from './cluster';
+export * from './lasso';
 export * from './project';
 export * from './represent';
 export * from './summary';

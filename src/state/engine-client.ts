@@ -6,7 +6,7 @@ import type { EngineApi } from '../../workers/engine.worker';
 import type { ImportApi, ImportJob, ImportOutcome } from '../../workers/import.worker';
 export type { ImportJob, ImportOutcome };
 
-export type { AttributeJob, AttributeOutcome, CohortJob, CohortOutcome, BackendName, InterpolationPath, LoadedModelInfo, ModelSummary, PredictionRow, RandomisationStage, ReferencePatientSummary, ReferenceRisks } from '../../workers/engine.worker';
+export type { AttributeJob, AttributeOutcome, CohortAttributionJob, CohortAttributionOutcome, CohortJob, CohortOutcome, BackendName, InterpolationPath, LoadedModelInfo, ModelSummary, PredictionRow, RandomisationStage, ReferencePatientSummary, ReferenceRisks } from '../../workers/engine.worker';
 
 /** The worker's API as the page sees it: every call returns a promise. */
 export type Engine = Remote<EngineApi>;
@@ -77,8 +77,11 @@ export function createEngine(): EngineHandle {
     interpolationPath: (...a) => guard((e) => e.interpolationPath(...a)),
     randomisationCheck: (jobId, modelId, job, onStage) => guard((e) => e.randomisationCheck(jobId, modelId, job, onStage ? proxy(onStage) : undefined)),
     cohort: (jobId, modelId, job, onProgress) => guard((e) => e.cohort(jobId, modelId, job, onProgress ? proxy(onProgress) : undefined)),
+    cohortAttribution: (jobId, modelId, job, onProgress) => guard((e) => e.cohortAttribution(jobId, modelId, job, onProgress ? proxy(onProgress) : undefined)),
     loseDevice: () => guard((e) => e.loseDevice()),
     backend: () => guard((e) => e.backend()),
+    skippedBackends: () => guard((e) => e.skippedBackends()),
+    failWebgpuAdapter: () => guard((e) => e.failWebgpuAdapter()),
     memory: () => guard((e) => e.memory()),
   };
   return { calls, current: () => engine, kill, onRestart: (f) => void listeners.push(f) };

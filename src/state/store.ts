@@ -6,7 +6,7 @@ import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { ReferenceFilter } from '../attribution/reference';
 import type { AttributionResult, Method } from '../attribution/types';
 import { parsePatientsText, type ClinicalEvent, type Patient } from '../data/schema';
-import type { AttributeOutcome, BackendName, CohortJob, CohortOutcome, EngineCalls, ImporterCalls, ImportJob, LoadedModelInfo, PredictionRow, ReferenceRisks } from './engine-client';
+import type { AttributeOutcome, BackendName, CohortAttributionOutcome, CohortJob, CohortOutcome, EngineCalls, ImporterCalls, ImportJob, LoadedModelInfo, PredictionRow, ReferenceRisks } from './engine-client';
 import type { CoverageReport } from '../data/import/pipeline';
 import type { ImportFormat } from '../data/import';
 import type { ModelShelf } from './model-shelf';
@@ -29,7 +29,7 @@ export const ASSETS = { modelIndex: 'models/index.json', cohort: 'cohort/patient
 
 export interface WorkbenchDeps {
   engine: Pick<EngineCalls, 'init' | 'loadModel' | 'predict'> &
-    Partial<Pick<EngineCalls, 'attribute' | 'cancel' | 'referenceRisks' | 'importContext' | 'loadModelFiles' | 'unloadModel' | 'tokenInfo' | 'cohort'>>;
+    Partial<Pick<EngineCalls, 'attribute' | 'cancel' | 'referenceRisks' | 'importContext' | 'loadModelFiles' | 'unloadModel' | 'tokenInfo' | 'cohort' | 'skippedBackends' | 'cohortAttribution'>>;
   /** where models the user chooses to keep are stored (IndexedDB in the browser) */
   shelf?: ModelShelf;
   /** the page's origin: a model URL must be on it */
@@ -104,6 +104,35 @@ export interface CohortState {
   error?: string;
 }
 
+/** Mean expected gradients per code over one cluster of the last cohort run, patient by patient. */
+export interface CohortAttributionState {
+  jobId: string;
+  modelId: string;
+  cluster: number;
+  task: string;
+  samples: number;
+  seed: number;
+  reference: ReferenceFilter;
+  status: 'running' | 'done' | 'cancelled' | 'error';
+  /** patients explained so far, of total */
+  done: number;
+  total: number;
+  /** the mean over the patients done (also when cancelled part-way) */
+  outcome?: CohortAttributionOutcome;
+  error?: string;
+}
+
+export interface CohortAttributionSettings {
+  /** default: the selected task, else the model's first */
+  task?: string;
+  /** EG samples per patient (default 32) */
+  samples?: number;
+  /** default 0 */
+  seed?: number;
+  /** default: the workbench's current reference filter ({}: the whole reference set) */
+  reference?: ReferenceFilter;
+}
+
 /** One what-if step: the patient after the edit, and what was done, in words. */
 export interface Revision {
   rev: number;
@@ -152,6 +181,8 @@ export interface WorkbenchState {
   secondModelId: string | null;
   /** the last cohort run */
   cohortState: CohortState | null;
+  /** per cluster of the last cohort run: its mean attribution per code (cleared by a new run) */
+  cohortAttributions: Record<number, CohortAttributionState>;
 
   start(): Promise<void>;
   selectModel(id: string): Promise<void>;
@@ -190,6 +221,9 @@ export interface WorkbenchState {
   /** cluster the loaded patients' representations (all of them, or those with a diagnosis prefix) */
   runCohort(job: Omit<CohortJob, 'patients'>): Promise<void>;
   cancelCohort(): Promise<void>;
+  /** mean EG per code over one cluster's patients of the last cohort run (one such job at a time) */
+  runCohortAttribution(cluster: number, settings?: CohortAttributionSettings): Promise<void>;
+  cancelCohortAttribution(): Promise<void>;
   /** explain the current patient with EG against another reference population (side by side) */
   explainWithReference(reference: ReferenceFilter): Promise<Explanation | null>;
   /** size, ages, sexes and risks of the reference population the settings choose (cached) */
@@ -321,6 +355,8 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
   };
 
   let running: { key: string; jobId: string; promise: Promise<Explanation | null> } | null = null;
+  /** the cohort attribution in flight, so that a new one (or a new cohort run) waits for it to stop */
+  let cohortAttributionRun: { jobId: string; promise: Promise<void> } | null = null;
   /** set when the user cancels, so that a loop over several jobs (compare) stops too */
   let cancelRequested = false;
 
@@ -428,6 +464,7 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
     importStatus: null,
     secondModelId: null,
     cohortState: null,
+    cohortAttributions: {},
 
     async start() {
       set({ phase: 'starting', busy: 'Starting the engine…', error: null });
@@ -441,8 +478,12 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
         }),
         deps.fetchText(deps.resolve(ASSETS.cohort)).then((t) => parsePatientsText(t, ASSETS.cohort)),
       ]);
-      if (backend.status === 'fulfilled') set({ backend: backend.value });
-      else problems.push(`The model engine could not start: ${message(backend.reason)}`);
+      if (backend.status === 'fulfilled') {
+        set({ backend: backend.value });
+        // say so when a faster backend could not be used (no WebGPU, a failing adapter)
+        const skipped = (await deps.engine.skippedBackends?.().catch(() => [])) ?? [];
+        if (skipped.length) set({ notice: `The model runs on ${backend.value}: ${skipped.map((k) => `${k.name} was skipped, ${k.why}`).join('; ')}.` });
+      } else problems.push(`The model engine could not start: ${message(backend.reason)}`);
       if (index.status === 'fulfilled') set({ models: index.value.map((m) => ({ ...m, origin: 'shipped' as const })) });
       else problems.push(`The model list could not be read: ${message(index.reason)}`);
       if (deps.shelf) {
@@ -754,8 +795,10 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
       if (!modelId || !deps.engine.cohort || !(await ensureLoaded(modelId))) return;
       const prev = get().cohortState;
       if (prev?.status === 'running') await get().cancelCohort();
+      // the clusters are about to change: their attributions would describe other patients
+      await get().cancelCohortAttribution();
       const jobId = `cohort-${++jobCounter}`;
-      set({ cohortState: { jobId, modelId, status: 'running', stage: 'representations', done: 0, total: patients.length, job } });
+      set({ cohortState: { jobId, modelId, status: 'running', stage: 'representations', done: 0, total: patients.length, job }, cohortAttributions: {} });
       const patch = (p: Partial<CohortState>) => set((s) => (s.cohortState?.jobId === jobId ? { cohortState: { ...s.cohortState, ...p } } : {}));
       try {
         const outcome = await deps.engine.cohort(jobId, modelId, { ...job, patients }, (stage, done, total) => patch({ stage, done, total }));
@@ -770,6 +813,56 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
     async cancelCohort() {
       const st = get().cohortState;
       if (st?.status === 'running') await deps.engine.cancel?.(st.jobId);
+    },
+
+    async runCohortAttribution(cluster, settings = {}) {
+      const st = get().cohortState;
+      const o = st?.status === 'done' ? st.outcome : undefined;
+      if (!st || !o || !deps.engine.cohortAttribution || !(await ensureLoaded(st.modelId))) return;
+      const { modelId } = st;
+      const task = settings.task ?? get().task ?? o.summary.tasks?.[0];
+      if (!task) return;
+      const byId = new Map(get().patients.map((p) => [p.id, p]));
+      const members = o.ids.filter((_, i) => o.labels[i] === cluster);
+      const patients = members.map((id) => byId.get(id)).filter((p): p is Patient => !!p);
+      if (!patients.length) {
+        set({ error: `Cluster ${cluster} has no loaded patients to explain` + (members.length ? ` (its ${members.length} patients are no longer loaded)` : '') });
+        return;
+      }
+      // one at a time: they share the worker, and two interleaved would each run at half speed
+      await get().cancelCohortAttribution();
+      const samples = settings.samples ?? 32;
+      const seed = settings.seed ?? 0;
+      const reference = settings.reference ?? get().settings.reference;
+      const jobId = `cohort-attr-${++jobCounter}`;
+      set((s) => ({ cohortAttributions: { ...s.cohortAttributions, [cluster]: { jobId, modelId, cluster, task, samples, seed, reference, status: 'running', done: 0, total: patients.length } } }));
+      const patch = (p: Partial<CohortAttributionState>) =>
+        set((s) => (s.cohortAttributions[cluster]?.jobId === jobId ? { cohortAttributions: { ...s.cohortAttributions, [cluster]: { ...s.cohortAttributions[cluster], ...p } } } : {}));
+      const promise = (async () => {
+        try {
+          const outcome = await deps.engine.cohortAttribution!(jobId, modelId, { patients, task, samples, seed, reference }, (done, total) => patch({ done, total }));
+          patch({ status: outcome.cancelled ? 'cancelled' : 'done', outcome, done: outcome.patients.length });
+        } catch (e) {
+          if (e instanceof Error && e.name === 'EngineStoppedError') {
+            patch({ status: 'cancelled', error: message(e) });
+            set({ notice: `The mean attribution of cluster ${cluster} was interrupted: ${message(e)}. Run it again.` });
+          } else {
+            patch({ status: 'error', error: message(e) });
+            set({ error: `Mean attribution per code for cluster ${cluster} (${task}) failed: ${message(e)}` });
+          }
+        } finally {
+          if (cohortAttributionRun?.jobId === jobId) cohortAttributionRun = null;
+        }
+      })();
+      cohortAttributionRun = { jobId, promise };
+      await promise;
+    },
+
+    async cancelCohortAttribution() {
+      const r = cohortAttributionRun;
+      if (!r) return;
+      await deps.engine.cancel?.(r.jobId);
+      await r.promise;
     },
 
     async explainWithReference(reference) {

@@ -62,6 +62,37 @@ const CHECKS = [
       const text = await label.textContent();
       if (text !== run.backendLabel)
         throw new Error(`backend label is ${JSON.stringify(text)}, expected ${JSON.stringify(run.backendLabel)}${run.name === 'webgpu' ? ' (no WebGPU adapter in this Chromium?)' : ''}`);
+      // without WebGPU the user is told why the model runs on wasm
+      if (run.name === 'wasm') {
+        const notice = (await page.locator('[data-testid=notice]').textContent()) ?? '';
+        if (!/webgpu was skipped/.test(notice)) throw new Error(`no notice that WebGPU was skipped: ${JSON.stringify(notice)}`);
+      }
+    },
+  },
+  {
+    name: 'faults: the WebGPU adapter request fails; the app says so, runs on wasm and predicts as the CLI does',
+    only: 'webgpu', // only a run with WebGPU has an adapter request to fail
+    async run({ page, origin, fixture, expected }) {
+      const faulty = await page.context().newPage();
+      try {
+        faulty.setDefaultTimeout(TIMEOUT);
+        await faulty.goto(origin + '/?fault=webgpu-adapter');
+        await faulty.waitForFunction(() => ['WebGPU', 'wasm', 'cpu'].includes(document.querySelector('[data-testid=backend]')?.textContent ?? ''));
+        const label = await faulty.locator('[data-testid=backend]').textContent();
+        const notice = (await faulty.locator('[data-testid=notice]').textContent()) ?? '';
+        const problems = [];
+        if (label !== 'wasm') problems.push(`backend ${label}, expected wasm`);
+        if (!/adapter request failed \(injected fault/.test(notice)) problems.push(`the notice does not say why: ${JSON.stringify(notice)}`);
+        await faulty.locator('[data-testid=model-select]').selectOption(fixture.model.id);
+        await selectPatient(faulty, fixture.patient.id);
+        for (const row of expected) {
+          const got = Number(await faulty.locator(`[data-testid=risk-card] [data-testid="risk-${row.task}"]`).textContent());
+          if (!(Math.abs(got - row.probability) <= TOLERANCE)) problems.push(`${row.task}: ${got}, CLI ${row.probability}`);
+        }
+        if (problems.length) throw new Error(problems.join('; '));
+      } finally {
+        await faulty.close();
+      }
     },
   },
   {
@@ -326,6 +357,55 @@ const CHECKS = [
       await point.click();
       await page.waitForSelector(`[data-testid=risk-card][data-patient-id="${id}"]`);
       if (!(await page.locator('[data-testid=cohort-km] path').count())) throw new Error('no Kaplan-Meier curve');
+
+      // lasso: drag a polygon over the upper part of the scatter (the topmost point is always in it)
+      const box = await page.locator('[data-testid=cohort-scatter]').boundingBox();
+      const region = { x0: 0.02, x1: 0.98, y0: 0.02, y1: 0.6 };
+      const at = (fx, fy) => [box.x + fx * box.width, box.y + fy * box.height];
+      await page.mouse.move(...at(region.x0, region.y0));
+      await page.mouse.down();
+      for (const [fx, fy] of [[region.x1, region.y0], [region.x1, region.y1], [region.x0, region.y1], [region.x0, region.y0 + 0.01]]) await page.mouse.move(...at(fx, fy), { steps: 6 });
+      await page.mouse.up();
+      const count = Number(await page.locator('[data-testid=cohort-selection]').getAttribute('data-count'));
+      // the points whose circles lie in the dragged rectangle (layout pixels = CSS pixels here)
+      const inside = await page.$$eval('[data-testid=cohort-scatter] circle', (cs, r) => {
+        const svg = cs[0].ownerSVGElement.getBoundingClientRect();
+        return cs.filter((c) => {
+          const x = Number(c.getAttribute('cx')) / svg.width;
+          const y = Number(c.getAttribute('cy')) / svg.height;
+          return x > r.x0 && x < r.x1 && y > r.y0 && y < r.y1;
+        }).length;
+      }, region);
+      if (!(count > 0) || count !== inside) throw new Error(`the lasso selected ${count} patients; ${inside} points lie inside it`);
+      const outlined = await page.locator('[data-testid=cohort-scatter] circle[data-selected=true]').count();
+      if (outlined !== count) throw new Error(`${outlined} points drawn as selected, ${count} in the selection`);
+      const rate = (await page.locator('[data-testid=cohort-selection-rate]').textContent()) ?? '';
+      const risk = Number(await page.locator('[data-testid=cohort-selection-risk]').textContent());
+      if (!/%$/.test(rate) || !(risk >= 0 && risk <= 1)) throw new Error(`selection outcome rate ${JSON.stringify(rate)}, mean risk ${risk}`);
+      const listed = page.locator(`[data-testid=cohort-selection] li button:not([data-patient-id="${id}"])`).first();
+      const other = await listed.getAttribute('data-patient-id');
+      await listed.click();
+      await page.waitForSelector(`[data-testid=risk-card][data-patient-id="${other}"]`);
+      await page.keyboard.press('Escape');
+      await page.waitForSelector('[data-testid=cohort-selection]', { state: 'detached' });
+
+      // mean attribution per code for the smallest cluster, 8 samples; first a cancelled run of the largest
+      const sizes = await page.$$eval('[data-testid=cohort-clusters] tbody tr', (rows) => rows.map((r) => [r.getAttribute('data-cluster'), Number(r.querySelector('td')?.textContent)]));
+      const [small] = sizes.reduce((a, b) => (b[1] < a[1] ? b : a));
+      const [large] = sizes.reduce((a, b) => (b[1] > a[1] ? b : a));
+      const tensors = () => page.evaluate(() => globalThis.exbehrt.engine.memory().then((m) => m.numTensors));
+      const before = await tensors();
+      await page.locator('[data-testid=cohort-attr-samples]').fill('8');
+      await page.locator(`[data-testid=cohort-attr-run-${large}]`).click();
+      await page.waitForFunction((c) => /^[1-9]\d*\//.test(document.querySelector(`[data-testid=cohort-attr-${c}] [data-testid=cohort-attr-progress]`)?.textContent ?? ''), large);
+      await page.locator(`[data-testid=cohort-attr-${large}] [data-testid=cohort-attr-cancel]`).click();
+      await page.waitForFunction((c) => document.querySelector(`[data-testid=cohort-attr-${c}]`)?.getAttribute('data-status') === 'cancelled', large);
+      if ((await tensors()) !== before) throw new Error(`after the cancel the worker holds ${await tensors()} tensors, ${before} before`);
+      await page.locator(`[data-testid=cohort-attr-run-${small}]`).click();
+      await page.waitForFunction((c) => ['done', 'error'].includes(document.querySelector(`[data-testid=cohort-attr-${c}]`)?.getAttribute('data-status')), small);
+      const means = await page.$$eval(`[data-testid=cohort-attr-table-${small}] tbody tr`, (rows) => rows.map((r) => Number(r.getAttribute('data-mean'))));
+      if (!means.length || !means.every(Number.isFinite) || means.every((m) => m === 0)) throw new Error(`mean attribution table of cluster ${small}: ${JSON.stringify(means)}`);
+      if ((await tensors()) !== before) throw new Error(`after the mean attribution the worker holds ${await tensors()} tensors, ${before} before`);
     },
   },
   {
