@@ -96,9 +96,31 @@ export function attributionsJson(patient: Patient, result: AttributionResult, ct
   );
 }
 
-/** A self-contained SVG document of a rendered chart (the chart draws with inline attributes). */
+/** Layers of a chart that are painted elsewhere on screen (a canvas) and written into the export
+ *  by a function: element (marked data-export-layer) -> SVG markup for its content. */
+const exportLayers = new WeakMap<Element, () => string>();
+
+/** Have svgDocument fill `el` (an element with a data-export-layer attribute) with `render()`'s
+ *  SVG markup; returns the unregistration. */
+export function registerExportLayer(el: Element, render: () => string): () => void {
+  exportLayers.set(el, render);
+  return () => {
+    if (exportLayers.get(el) === render) exportLayers.delete(el);
+  };
+}
+
+/** A self-contained SVG document of a rendered chart (the chart draws with inline attributes).
+ *  Canvas-painted layers are written from their registered scene; elements marked
+ *  data-export-omit (invisible automation hooks) are left out. */
 export function svgDocument(svg: SVGSVGElement): string {
   const clone = svg.cloneNode(true) as SVGSVGElement;
+  const layers = svg.querySelectorAll('[data-export-layer]');
+  const cloneLayers = clone.querySelectorAll('[data-export-layer]');
+  layers.forEach((el, i) => {
+    const render = exportLayers.get(el);
+    if (render && cloneLayers[i]) cloneLayers[i].innerHTML = render();
+  });
+  clone.querySelectorAll('[data-export-omit]').forEach((el) => el.remove());
   clone.setAttribute('xmlns', 'http://www.w3.org/2000/svg');
   clone.setAttribute('xmlns:xlink', 'http://www.w3.org/1999/xlink');
   const { width, height } = svg.getBoundingClientRect();

@@ -17,6 +17,7 @@ import {
   NO_ATTRIBUTION_COLOUR,
   topCodes,
 } from '../../src/app/timeline/model';
+import { COLOUR_STEPS, drawPlotScene, geometryOf, hitTest, LANE_INDEX, MARK_W, markBox, plotScene, plotSceneSvg, STRIPES, type SceneContext } from '../../src/app/timeline/scene';
 import { stressPatient, stressResult } from '../../src/app/timeline/stress';
 import { Timeline } from '../../src/app/timeline/Timeline';
 import { TopCodesTable } from '../../src/app/timeline/TopCodesTable';
@@ -262,6 +263,124 @@ describe('stress fixture', () => {
   });
 });
 
+describe('plot scene (shared by the canvas, the export and hit testing)', () => {
+  const result = resultFor(patient);
+  const model = buildTimeline(patient, result);
+  const g = geometryOf(960, undefined);
+  const [t0, t1] = model.timeExtent;
+  // a linear time scale over the plot, as the chart's unzoomed scale
+  const x = (t: number) => g.plotLeft + 20 + ((t - t0) / (t1 - t0)) * (g.plotRight - g.plotLeft - 40);
+  const invert = (px: number) => t0 + ((px - g.plotLeft - 20) / (g.plotRight - g.plotLeft - 40)) * (t1 - t0);
+
+  it('has one box per mark, coloured by the model colour scale, stacked in its lane, and one bar per visit', () => {
+    const scene = plotScene(model, g, x);
+    expect(scene.marks.map((m) => m.id).sort()).toEqual(model.marks.map((m) => m.id).sort());
+    expect(scene.bars.map((b) => b.visit)).toEqual([0, 1, 2]);
+    expect(scene.stripes.map((s) => s.fill)).toEqual(LANES.map((_, i) => STRIPES[i % 2]));
+    const colour = attributionColour(niceDomain(model.markMax), COLOUR_STEPS);
+    for (const sm of scene.marks) {
+      const m = model.marks[model.markIndex.get(sm.id)!];
+      expect(sm.fill).toBe(colour(m.attribution));
+      expect(sm.x).toBeCloseTo(x(m.time) - MARK_W / 2);
+      expect(sm.y).toBeGreaterThanOrEqual(g.lanesTop + LANE_INDEX[m.lane] * g.laneH);
+      expect(sm.y + sm.height).toBeLessThanOrEqual(g.lanesTop + (LANE_INDEX[m.lane] + 1) * g.laneH);
+    }
+    // the vital sign is not in the model input: grey, not the pale "zero" centre
+    expect(scene.marks.find((m) => m.id === '2:1')?.fill).toBe(NO_ATTRIBUTION_COLOUR);
+    // the two diagnoses of visit 0 share the lane, one above the other
+    const [a, b] = ['0:0', '0:2'].map((id) => scene.marks.find((m) => m.id === id)!);
+    expect(b.y).toBeGreaterThanOrEqual(a.y + a.height);
+    // each bar's marks follow it (visit order: later visits on top)
+    for (const bar of scene.bars) expect(scene.marks.slice(bar.firstMark, bar.endMark).map((m) => m.id)).toEqual(model.visits[bar.visit].markIds);
+    // positive visit totals rise above the zero line, negative ones hang below it
+    const [v0, v1] = scene.bars;
+    expect(v0.y + v0.height).toBeCloseTo(g.barsZero);
+    expect(v1.y).toBeCloseTo(g.barsZero);
+  });
+
+  it('leaves out visits outside the plot (zoomed in)', () => {
+    const zoomed = (t: number) => x(t) * 4 - 3 * g.plotLeft; // the first visit stays, the rest move off to the right
+    const scene = plotScene(model, g, zoomed);
+    expect(scene.bars.map((b) => b.visit)).toEqual([0]);
+    expect(scene.marks.every((m) => m.id.startsWith('0:'))).toBe(true);
+  });
+
+  it('hit-tests by position: each mark at its centre, a visit bar, and nothing in between', () => {
+    for (const m of model.marks) {
+      const b = markBox(m, g, x(m.time) - MARK_W / 2);
+      const hit = hitTest(model, g, x, invert, b.x + b.width / 2, b.y + b.height / 2);
+      expect(hit).toMatchObject({ kind: 'mark', id: m.id });
+    }
+    const bar = plotScene(model, g, x).bars[1];
+    expect(hitTest(model, g, x, invert, bar.x + 2, bar.y + bar.height / 2)).toMatchObject({ kind: 'visit', index: 1 });
+    // between visits, in an empty lane, or left of the plot: nothing
+    const mid = (x(model.visits[0].time) + x(model.visits[1].time)) / 2;
+    expect(hitTest(model, g, x, invert, mid, g.lanesTop + 5)).toBeNull();
+    expect(hitTest(model, g, x, invert, x(model.visits[0].time), g.lanesTop + LANE_INDEX.procedure * g.laneH + g.laneH / 2)).toBeNull();
+    expect(hitTest(model, g, x, invert, g.plotLeft - 20, g.lanesTop + 5)).toBeNull();
+  });
+
+  it('hit-tests 2,000 marks quickly (a pointer move must cost little)', () => {
+    const { patient: p, result: r } = stressPatient(2000, 1);
+    const big = buildTimeline(p, r);
+    const [b0, b1] = big.timeExtent;
+    const bx = (t: number) => g.plotLeft + ((t - b0) / (b1 - b0)) * (g.plotRight - g.plotLeft);
+    const binv = (px: number) => b0 + ((px - g.plotLeft) / (g.plotRight - g.plotLeft)) * (b1 - b0);
+    const m = big.marks[1234];
+    const box = markBox(m, g, bx(m.time) - MARK_W / 2);
+    const start = performance.now();
+    let hit = null;
+    for (let i = 0; i < 200; i++) hit = hitTest(big, g, bx, binv, box.x + box.width / 2, box.y + box.height / 2);
+    expect((performance.now() - start) / 200).toBeLessThan(2);
+    // the topmost mark there (several visits may overlap at this zoom) is in the same lane
+    expect(hit?.kind).toBe('mark');
+    expect(big.marks[big.markIndex.get((hit as { id: string }).id)!].lane).toBe(m.lane);
+  });
+
+  it('paints the scene on a canvas in one pass, boxes snapped to device pixels', () => {
+    const scene = plotScene(model, g, x);
+    const fills: [string, number, number, number, number][] = [];
+    let rects = 0;
+    let strokes = 0;
+    const ctx = {
+      fillStyle: '',
+      strokeStyle: '',
+      lineWidth: 1,
+      setTransform() {},
+      fillRect(x0: number, y0: number, w: number, h: number) {
+        fills.push([String(this.fillStyle), x0, y0, w, h]);
+      },
+      beginPath() {},
+      rect() {
+        rects++;
+      },
+      stroke() {
+        strokes++;
+      },
+    } satisfies SceneContext;
+    drawPlotScene(ctx, scene, 2, 2);
+    // white ground, 6 stripes, zero line, 3 bars (all non-zero), 7 marks
+    expect(fills).toHaveLength(1 + 6 + 1 + 3 + 7);
+    expect(fills.every(([, ...n]) => n.every(Number.isInteger))).toBe(true);
+    const mark = scene.marks.find((m) => m.id === '0:0')!;
+    expect(fills).toContainEqual([mark.fill, Math.round((mark.x - scene.clip.x) * 2), Math.round((mark.y - scene.clip.y) * 2), MARK_W * 2, expect.any(Number)]);
+    expect(rects).toBe(3 + 7);
+    expect(strokes).toBe(1);
+  });
+
+  it('writes the same scene as SVG for the export: stripes, bars and marks with their fills', () => {
+    const scene = plotScene(model, g, x);
+    const svg = plotSceneSvg(scene, 'c1');
+    expect(svg).toMatch(/^<clipPath id="c1">/);
+    expect((svg.match(/data-mark="/g) ?? []).length).toBe(7);
+    expect((svg.match(/data-visit="/g) ?? []).length).toBe(3);
+    for (const m of scene.marks) expect(svg).toContain(`fill="${m.fill}" data-mark="${m.id}"`);
+    expect(svg).toContain('shape-rendering="crispEdges"');
+    // well-formed enough to parse as XML
+    expect(svg.split('<g').length).toBe(svg.split('</g>').length);
+  });
+});
+
 describe('rendered frame (server-side, no DOM)', () => {
   const result = resultFor(patient);
   const model = buildTimeline(patient, result);
@@ -280,8 +399,12 @@ describe('rendered frame (server-side, no DOM)', () => {
     expect(html).toMatch(/aria-label="Age: \+0\.500"/);
     expect(html).toMatch(/32\/128 samples/);
     expect(html).toContain('Reset zoom');
-    // the marks layer is d3's: empty in the server render
+    // the marks are painted on a canvas under the SVG; their hit targets come after the first paint
+    expect(html).toMatch(/<canvas[^>]*data-testid="timeline-canvas"/);
     expect(html).toMatch(/<g[^>]*data-testid="timeline-marks"[^>]*><\/g>/);
+    // one keyboard stop for the marks, the export fills the scene layer
+    expect(html).toMatch(/<rect[^>]*tabindex="0"[^>]*role="img"[^>]*data-testid="timeline-focus"/);
+    expect(html).toContain('data-export-layer="plot"');
     // self-contained SVG: fonts and fills are attributes
     expect(html).toMatch(/<svg[^>]*font-family="system-ui/);
     expect(html).toMatch(/<stop offset="0" stop-color="rgb\(5, 48, 97\)"/);

@@ -1,24 +1,29 @@
 // The attribution timeline: one lane per modality on a real time axis, each event a mark coloured
 // by its attribution, visit contribution bars above, an overview strip with a brush below.
 //
-// Split for speed: React renders the static frame (lanes, labels, legend, static strip, toolbar,
-// tooltip, pinned details); d3 owns the marks, bars, axis, overview bars, zoom and brush inside
-// ref'd groups that React renders empty and never touches. Marks sit in one <g> per visit, so a
-// zoom frame moves ~one transform per visit (not per event) and redraws the axis. A new model (a
-// progressive result, a few per second) re-joins by key and only recolours; zoom, brush, focus and
-// the pinned event live in d3's node state and refs and survive it. All visual properties of the
-// SVG are attributes (fills, strokes, fonts), not CSS classes, so a serialised SVG looks the same
+// Split for speed: the zoomable plot area (lane stripes, visit bars, event marks) is painted on a
+// <canvas> under the SVG, in one pass per zoom frame or data update, from a scene (scene.ts) that
+// is also what the SVG/PNG export writes and what pointer hit testing searches (by x, no DOM per
+// mark). React renders the static SVG frame on top (labels, legend, static strip, toolbar, tooltip,
+// pinned details); d3 owns the axis, overview bars, zoom and brush inside ref'd groups that React
+// renders empty and never touches. Keyboard focus is one SVG element (the roving tab stop, with
+// the spoken label) moved over the active mark; the pin ring is another. For tests and automation
+// each mark also has an invisible, pointer-transparent <rect data-mark> in timeline-marks (one
+// group transform per zoom frame keeps their centres on the marks); they are left out of exports.
+// A new model (a progressive result, a few per second) only repaints; zoom, brush, focus and the
+// pinned event live in d3's node state and refs and survive it. All visual properties of the SVG
+// are attributes (fills, strokes, fonts), not CSS classes, so a serialised SVG looks the same
 // standalone (export).
 //
-// Timing: the root carries data-render-ms (last join + recolour + position pass, JS only) and
-// data-zoom-ms (last zoom frame, JS only). A frame's full cost (style, layout, paint) in Chromium:
+// Timing: the root carries data-render-ms (last data paint, JS only) and data-zoom-ms (last zoom
+// frame, JS only). A frame's full cost (style, layout, paint) in Chromium:
 //   const t0 = performance.now();
 //   plot.dispatchEvent(new WheelEvent('wheel', { deltaY: -120, clientX, clientY, bubbles: true, cancelable: true }));
 //   await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));   // after the frame's paint
 //   const ms = performance.now() - t0;
 // where plot is root.querySelector('[data-testid=timeline-plot]'); first render likewise from
-// mounting until the first rAF + setTimeout after data-render-ms appears.
-import { axisBottom, brushX, scaleUtc, select, zoom, zoomIdentity, type BrushBehavior, type D3BrushEvent, type D3ZoomEvent, type Selection, type ZoomBehavior, type ZoomTransform } from 'd3';
+// mounting until the first rAF + setTimeout after data-render-complete is "true".
+import { axisBottom, brushX, scaleUtc, select, zoom, zoomIdentity, type BrushBehavior, type D3BrushEvent, type D3ZoomEvent, type ZoomBehavior, type ZoomTransform } from 'd3';
 import {
   useCallback,
   useEffect,
@@ -32,7 +37,32 @@ import {
   type MouseEvent as ReactMouseEvent,
   type PointerEvent as ReactPointerEvent,
 } from 'react';
-import { attributionColour, describeAttribution, describeMark, formatAttribution, formatStderr, LANES, niceDomain, NO_ATTRIBUTION_COLOUR, type LaneId, type TimelineMark, type TimelineModel, type TimelineVisit } from './model';
+import { registerExportLayer } from '../export';
+import { attributionColour, describeAttribution, describeMark, formatAttribution, formatStderr, LANES, niceDomain, type TimelineMark, type TimelineModel, type TimelineVisit } from './model';
+import {
+  COLOUR_STEPS,
+  drawPlotScene,
+  FOCUS,
+  FONT,
+  geometryOf,
+  hitTest,
+  INK,
+  LABEL_W,
+  LANE_INDEX,
+  LINE,
+  MARK_STROKE,
+  markBox,
+  MUTED,
+  OVERVIEW_H,
+  paintOf,
+  plotClip,
+  plotScene,
+  plotSceneSvg,
+  STATIC_W,
+  visitLeft,
+  type Geometry,
+  type Hit,
+} from './scene';
 import './timeline.css';
 
 export interface TimelineProps {
@@ -48,75 +78,20 @@ export interface TimelineProps {
   onMarkContextAction?: (id: string) => void;
 }
 
-// ---- geometry -----------------------------------------------------------------------------------
-
-const FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif";
-const INK = '#1b1f24';
-const MUTED = '#57606a';
-const LINE = '#d0d7de';
-const FOCUS = '#1f6feb';
-const MARK_W = 5;
-const MARK_STROKE = 'rgba(27,31,36,0.2)';
-const LABEL_W = 112;
-const STATIC_W = 74;
-const LEGEND_H = 34;
-const BARS_H = 76;
-const AXIS_H = 26;
-const OVERVIEW_H = 34;
-const OVERVIEW_AXIS_H = 20;
-const DEFAULT_LANE_H = 36;
-const FIXED_H = LEGEND_H + BARS_H + 6 + AXIS_H + OVERVIEW_H + OVERVIEW_AXIS_H + 8;
 const DAY = 86_400_000;
-/** new marks per animation frame while a structure is first drawn */
-const MARKS_PER_FRAME = 300;
-/** colour classes on each side of zero (plus a neutral one): fewer recolours per progressive batch */
-const COLOUR_STEPS = 8;
+/** invisible hit-target rects (automation hooks) made per idle slice: small enough that the style
+ *  work they add to the next frame stays a few ms */
+const TARGETS_PER_SLICE = 100;
 
-interface Geometry {
-  width: number;
-  height: number;
-  plotLeft: number;
-  plotRight: number;
-  barsTop: number;
-  barsZero: number;
-  barsHalf: number;
-  lanesTop: number;
-  laneH: number;
-  lanesBottom: number;
-  overviewTop: number;
-}
-
-function geometryOf(width: number, height: number | undefined): Geometry {
-  const laneH = height ? Math.max(18, (height - FIXED_H) / LANES.length) : DEFAULT_LANE_H;
-  const h = height ?? FIXED_H + laneH * LANES.length;
-  const barsTop = LEGEND_H;
-  const lanesTop = barsTop + BARS_H + 6;
-  const lanesBottom = lanesTop + laneH * LANES.length;
-  return {
-    width,
-    height: h,
-    plotLeft: LABEL_W + STATIC_W + 16,
-    plotRight: width - 14,
-    barsTop,
-    barsZero: barsTop + BARS_H / 2,
-    barsHalf: BARS_H / 2 - 4,
-    lanesTop,
-    laneH,
-    lanesBottom,
-    overviewTop: lanesBottom + AXIS_H,
-  };
-}
-
-const LANE_INDEX = Object.fromEntries(LANES.map((l, i) => [l.id, i])) as Record<LaneId, number>;
-
-/** A mark's rectangle inside its visit group: the visit-lane's marks share the lane height. */
-function markBox(m: TimelineMark, g: Geometry) {
-  const pad = 3;
-  const inner = g.laneH - 2 * pad;
-  const h = inner / m.stackSize;
-  const gap = h > 4 ? 1 : 0;
-  return { x: 0, y: g.lanesTop + LANE_INDEX[m.lane] * g.laneH + pad + m.stack * h, width: MARK_W, height: Math.max(0.5, h - gap) };
-}
+/** Run `f` when the main thread is idle (a timeout where requestIdleCallback is missing). */
+const whenIdle = (f: () => void): (() => void) => {
+  if (typeof requestIdleCallback === 'function') {
+    const h = requestIdleCallback(f, { timeout: 500 });
+    return () => cancelIdleCallback(h);
+  }
+  const h = setTimeout(f, 16);
+  return () => clearTimeout(h);
+};
 
 function setAttr(el: Element, name: string, value: string) {
   if (el.getAttribute(name) !== value) el.setAttribute(name, value);
@@ -142,6 +117,7 @@ interface Anchor {
   flip: boolean;
 }
 type Hover = ({ kind: 'mark'; id: string } | { kind: 'visit'; index: number }) & Anchor;
+type Box = { x: number; y: number; width: number; height: number };
 
 // ---- component ----------------------------------------------------------------------------------
 
@@ -163,8 +139,13 @@ export function Timeline({ model, width = 960, height, pinnedId, onPin, onMarkCo
 
   const rootRef = useRef<HTMLDivElement>(null);
   const svgRef = useRef<SVGSVGElement>(null);
+  const canvasRef = useRef<HTMLCanvasElement>(null);
   const plotRef = useRef<SVGGElement>(null);
-  const layerRef = useRef<SVGGElement>(null);
+  const surfaceRef = useRef<SVGRectElement>(null);
+  const targetsRef = useRef<SVGGElement>(null);
+  const focusRef = useRef<SVGRectElement>(null);
+  const pinRingRef = useRef<SVGRectElement>(null);
+  const exportLayerRef = useRef<SVGGElement>(null);
   const axisRef = useRef<SVGGElement>(null);
   const overviewBarsRef = useRef<SVGGElement>(null);
   const overviewAxisRef = useRef<SVGGElement>(null);
@@ -184,18 +165,19 @@ export function Timeline({ model, width = 960, height, pinnedId, onPin, onMarkCo
   const brushBehaviourRef = useRef<BrushBehavior<unknown> | null>(null);
   const transformRef = useRef<ZoomTransform>(zoomIdentity);
   const brushingRef = useRef(false);
-  const visitSelRef = useRef<Selection<SVGGElement, TimelineVisit, SVGGElement, unknown> | null>(null);
-  const markElRef = useRef(new Map<string, SVGRectElement>());
   const activeIdRef = useRef<string | null>(null);
+  const focusedRef = useRef(false);
   const hoverRef = useRef<Hover | null>(null);
   hoverRef.current = hover;
   const patientRef = useRef<string | null>(null);
   const geoJoinedRef = useRef<Geometry | null>(null);
   const structureRef = useRef<string | null>(null);
-  /** how many visits (a prefix of model.visits) are drawn; less than all while a slice is pending */
-  const shownRef = useRef(0);
-  const positionedRef = useRef(0);
-  const frameRef = useRef(0);
+  /** hit targets: for which structure, geometry and base scale they were made, and how many exist */
+  const targetsForRef = useRef<{ model: TimelineModel | null; geo: Geometry | null; xBase: unknown; made: number }>({ model: null, geo: null, xBase: null, made: 0 });
+  /** cancels the pending idle slice of hit targets */
+  const idleRef = useRef<(() => void) | null>(null);
+  /** device pixels per SVG unit of the canvas backing store (x, y) */
+  const canvasScaleRef = useRef<[number, number] | null>(null);
 
   const setPinned = useCallback(
     (id: string | null) => {
@@ -207,42 +189,124 @@ export function Timeline({ model, width = 960, height, pinnedId, onPin, onMarkCo
     [pinnedId, onPin],
   );
 
-  /** Position everything that depends on the x scale: one transform per visit, the axis, the brush. */
-  const applyTransform = useCallback((t: ZoomTransform, fromZoom = true) => {
-    const start = performance.now();
-    transformRef.current = t;
-    const g = geoRef.current;
-    const xz = t.rescaleX(xBaseRef.current);
-    const visits = visitSelRef.current;
-    if (visits) {
-      const left = g.plotLeft - MARK_W - 2;
-      const right = g.plotRight + 2;
-      visits.each(function (d) {
-        const x = xz(d.time) - MARK_W / 2;
-        // off-screen visits leave the render tree: less to paint when zoomed in
-        const show = x >= left && x <= right;
-        setAttr(this, 'transform', `translate(${x.toFixed(1)},0)`);
-        if (show !== (this.getAttribute('display') !== 'none')) this.setAttribute('display', show ? 'inline' : 'none');
-      });
-    }
-    if (axisRef.current) {
-      select(axisRef.current)
-        .call(axisBottom(xz).ticks(Math.max(2, Math.floor((g.plotRight - g.plotLeft) / 110))).tickSizeOuter(0))
-        .attr('font-family', FONT)
-        .attr('font-size', 11)
-        .call((a) => a.selectAll('text').attr('fill', INK))
-        .call((a) => a.selectAll('line,path').attr('stroke', MUTED));
-    }
-    if (brushRef.current && brushBehaviourRef.current && !brushingRef.current) {
-      const full = t.k === 1 && t.x === 0;
-      select(brushRef.current).call(brushBehaviourRef.current.move, full ? null : [t.invertX(g.plotLeft), t.invertX(g.plotRight)]);
-    }
-    if (!fromZoom) return;
-    // the tooltip's anchor moved: hide it rather than chase the mark every frame
-    if (hoverRef.current) setHover(null);
-    rootRef.current?.setAttribute('data-zoom-ms', (performance.now() - start).toFixed(2));
-    rootRef.current?.setAttribute('data-zoom-k', t.k.toFixed(3));
+  /** The zoomed x scale. */
+  const xNow = () => transformRef.current.rescaleX(xBaseRef.current);
+
+  /** A mark's box at the current zoom, or null when it is not in the model. */
+  const boxOf = useCallback((id: string | null): Box | null => {
+    const m = id ? modelRef.current.marks[modelRef.current.markIndex.get(id) ?? -1] : undefined;
+    if (!m) return null;
+    const xz = transformRef.current.rescaleX(xBaseRef.current);
+    return markBox(m, geoRef.current, visitLeft(xz, m.time));
   }, []);
+
+  /** Paint the plot area (stripes, bars, marks) on the canvas for the latest model and zoom. */
+  const paint = useCallback(() => {
+    const canvas = canvasRef.current;
+    const ctx = canvas?.getContext('2d', { alpha: false });
+    if (!canvas || !ctx) return;
+    const g = geoRef.current;
+    const clip = plotClip(g);
+    let scale = canvasScaleRef.current;
+    if (!scale) {
+      // the first size report (before the first frame's paint) sizes the canvas and paints
+      if (typeof ResizeObserver !== 'undefined') return;
+      const dpr = globalThis.devicePixelRatio || 1;
+      canvas.width = Math.round(clip.width * dpr);
+      canvas.height = Math.round(clip.height * dpr);
+      scale = canvasScaleRef.current = [canvas.width / clip.width, canvas.height / clip.height];
+    }
+    drawPlotScene(ctx, plotScene(modelRef.current, g, transformRef.current.rescaleX(xBaseRef.current)), scale[0], scale[1]);
+  }, []);
+
+  /** Move the focus target and the pin ring onto their marks at the current zoom. */
+  const placeOverlays = useCallback(() => {
+    const place = (el: SVGRectElement | null, box: Box | null, show: boolean) => {
+      if (!el) return;
+      if (!box) return setAttr(el, 'display', show ? 'inline' : 'none');
+      setAttr(el, 'x', (box.x - 2).toFixed(1));
+      setAttr(el, 'y', (box.y - 2).toFixed(1));
+      setAttr(el, 'width', (box.width + 4).toFixed(1));
+      setAttr(el, 'height', (box.height + 4).toFixed(1));
+      setAttr(el, 'display', show ? 'inline' : 'none');
+    };
+    const pinBox = boxOf(pinnedRef.current);
+    place(pinRingRef.current, pinBox, pinBox !== null);
+    place(focusRef.current, boxOf(activeIdRef.current), activeIdRef.current !== null);
+  }, [boxOf]);
+
+  /** The invisible hit targets sit at base-scale x: one group transform keeps their centres on the
+   *  marks. Set when a zoom gesture ends (not per frame: nobody sees them). */
+  const placeTargets = useCallback(() => {
+    const t = transformRef.current;
+    if (targetsRef.current) setAttr(targetsRef.current, 'transform', t.k === 1 && t.x === 0 ? 'translate(0,0)' : `translate(${t.x.toFixed(2)},0) scale(${t.k.toFixed(4)},1)`);
+  }, []);
+
+  /** Position everything that depends on the x scale: the canvas, the overlays, the hit targets'
+   *  group, the axis, the brush. */
+  const applyTransform = useCallback(
+    (t: ZoomTransform, fromZoom = true) => {
+      const start = performance.now();
+      transformRef.current = t;
+      const g = geoRef.current;
+      const xz = t.rescaleX(xBaseRef.current);
+      paint();
+      placeOverlays();
+      if (!fromZoom) placeTargets();
+      if (axisRef.current) {
+        select(axisRef.current)
+          .call(axisBottom(xz).ticks(Math.max(2, Math.floor((g.plotRight - g.plotLeft) / 110))).tickSizeOuter(0))
+          .attr('font-family', FONT)
+          .attr('font-size', 11)
+          .call((a) => a.selectAll('text').attr('fill', INK))
+          .call((a) => a.selectAll('line,path').attr('stroke', MUTED));
+      }
+      if (brushRef.current && brushBehaviourRef.current && !brushingRef.current) {
+        const full = t.k === 1 && t.x === 0;
+        select(brushRef.current).call(brushBehaviourRef.current.move, full ? null : [t.invertX(g.plotLeft), t.invertX(g.plotRight)]);
+      }
+      if (!fromZoom) return;
+      // the tooltip's anchor moved: hide it rather than chase the mark every frame
+      if (hoverRef.current) setHover(null);
+      rootRef.current?.setAttribute('data-zoom-ms', (performance.now() - start).toFixed(2));
+      rootRef.current?.setAttribute('data-zoom-k', t.k.toFixed(3));
+    },
+    [paint, placeOverlays, placeTargets],
+  );
+
+  // the canvas backing store follows its displayed size (the SVG scales down with its container)
+  // at device resolution
+  useLayoutEffect(() => {
+    const canvas = canvasRef.current;
+    if (!canvas || typeof ResizeObserver === 'undefined') return;
+    canvasScaleRef.current = null;
+    const ro = new ResizeObserver((entries) => {
+      const e = entries[entries.length - 1];
+      const clip = plotClip(geoRef.current);
+      const dpr = globalThis.devicePixelRatio || 1;
+      const box = e.contentBoxSize?.[0];
+      const cssW = box ? box.inlineSize : e.contentRect.width;
+      const cssH = box ? box.blockSize : e.contentRect.height;
+      // the exact device-pixel size where the browser reports one that agrees with CSS px × ratio
+      // (an emulated ratio may not be reflected in it)
+      const device = e.devicePixelContentBoxSize?.[0];
+      const exact = device && Math.abs(device.inlineSize - cssW * dpr) <= 1 && Math.abs(device.blockSize - cssH * dpr) <= 1;
+      const w = Math.max(1, exact ? device.inlineSize : Math.round(cssW * dpr));
+      const h = Math.max(1, exact ? device.blockSize : Math.round(cssH * dpr));
+      const scale = canvasScaleRef.current;
+      if (scale && canvas.width === w && canvas.height === h) return;
+      canvas.width = w;
+      canvas.height = h;
+      canvasScaleRef.current = [w / clip.width, h / clip.height];
+      paint();
+    });
+    try {
+      ro.observe(canvas, { box: 'device-pixel-content-box' });
+    } catch {
+      ro.observe(canvas);
+    }
+    return () => ro.disconnect();
+  }, [paint, geo]);
 
   // zoom and brush behaviours: created per geometry only; their state lives on the DOM nodes
   useLayoutEffect(() => {
@@ -263,7 +327,8 @@ export function Timeline({ model, width = 960, height, pinnedId, onPin, onMarkCo
       .on('zoom', (e: D3ZoomEvent<SVGGElement, unknown>) => {
         // keep y at 0: lanes are fixed, only time zooms
         applyTransform(zoomIdentity.translate(e.transform.x, 0).scale(e.transform.k));
-      });
+      })
+      .on('end', placeTargets);
     zoomRef.current = z;
     const plotSel = select(plot);
     plotSel.call(z).on('dblclick.zoom', null);
@@ -291,7 +356,7 @@ export function Timeline({ model, width = 960, height, pinnedId, onPin, onMarkCo
       plotSel.on('.zoom', null);
       brushSel.on('.brush', null);
     };
-  }, [geo, applyTransform]);
+  }, [geo, applyTransform, placeTargets]);
 
   // the scale extent depends on the data span: at most two weeks across the plot
   useLayoutEffect(() => {
@@ -301,68 +366,101 @@ export function Timeline({ model, width = 960, height, pinnedId, onPin, onMarkCo
     z.scaleExtent([1, Math.max(1, days / 14)]);
   }, [xBase]);
 
-  /** Draw marks, bars and overview for the latest model: keyed joins, positions only for new
-   *  elements or a new geometry, attributes only where they changed. A new structure (patient,
-   *  what-if edit) is drawn in slices of about MARKS_PER_FRAME marks, one slice per animation
-   *  frame, so that no single frame pays for thousands of new SVG elements. */
+  // the export draws the plot area from the same scene as the canvas, at the current zoom
+  useLayoutEffect(() => {
+    const layer = exportLayerRef.current;
+    if (!layer) return;
+    return registerExportLayer(layer, () => plotSceneSvg(plotScene(modelRef.current, geoRef.current, transformRef.current.rescaleX(xBaseRef.current)), `tl-export-clip-${uid}`));
+  }, [uid]);
+
+  /** Make invisible hit targets for the marks (test and automation hooks; pointer events use the
+   *  scene): rebuilt for a new structure, geometry or base scale, TARGETS_PER_SLICE per call. */
+  const makeTargets = useCallback((): boolean => {
+    const group = targetsRef.current;
+    if (!group) return true;
+    const model = modelRef.current;
+    const g = geoRef.current;
+    const xb = xBaseRef.current;
+    const made = targetsForRef.current;
+    if (made.model?.markIndex !== model.markIndex || made.geo !== g || made.xBase !== xb) {
+      // another structure, geometry or base scale: start again
+      group.replaceChildren();
+      targetsForRef.current = { model, geo: g, xBase: xb, made: 0 };
+    } else made.model = model;
+    const state = targetsForRef.current;
+    if (state.made >= model.marks.length) return true;
+    const end = Math.min(model.marks.length, state.made + TARGETS_PER_SLICE);
+    const frag = document.createDocumentFragment();
+    for (let i = state.made; i < end; i++) {
+      const m = model.marks[i];
+      const b = markBox(m, g, visitLeft((t) => xb(t), m.time));
+      const r = document.createElementNS('http://www.w3.org/2000/svg', 'rect');
+      r.setAttribute('x', b.x.toFixed(2));
+      r.setAttribute('y', b.y.toFixed(2));
+      r.setAttribute('width', String(b.width));
+      r.setAttribute('height', b.height.toFixed(2));
+      r.setAttribute('data-mark', m.id);
+      frag.appendChild(r);
+    }
+    group.appendChild(frag);
+    state.made = end;
+    return end >= model.marks.length;
+  }, []);
+
+  /** Draw for the latest model: repaint the canvas, recolour the overview, (re)make hit targets
+   *  in slices, update the roving tab stop and the rings. */
   const draw = useCallback(() => {
-    const layer = layerRef.current;
     const overview = overviewBarsRef.current;
-    if (!layer || !overview) return;
+    if (!overview) return;
     const start = performance.now();
     const model = modelRef.current;
     const g = geoRef.current;
     const xBase = xBaseRef.current;
     const structural = structureRef.current !== model.structureKey || geoJoinedRef.current !== g;
-    if (structureRef.current !== model.structureKey) shownRef.current = 0;
     structureRef.current = model.structureKey;
     geoJoinedRef.current = g;
-    // advance the revealed prefix of visits by one slice
-    let shown = shownRef.current;
-    if (shown < model.visits.length) {
-      let added = 0;
-      while (shown < model.visits.length && (added === 0 || added + model.visits[shown].markIds.length <= MARKS_PER_FRAME)) added += model.visits[shown++].markIds.length;
-      shownRef.current = shown;
-    }
-    const markColour = attributionColour(niceDomain(model.markMax), COLOUR_STEPS);
-    const visitDomain = niceDomain(model.visitMax);
-    const visitColour = attributionColour(visitDomain, COLOUR_STEPS);
-    const barScale = visitDomain > 0 ? g.barsHalf / visitDomain : 0;
-    const byId = (id: string) => model.marks[model.markIndex.get(id)!];
+    const paintNow = paintOf(model);
 
-    const visits = select(layer)
-      .selectAll<SVGGElement, TimelineVisit>('g.tl-visit')
-      .data(shown === model.visits.length ? model.visits : model.visits.slice(0, shown), (d) => String(d.index))
-      .join((enter) => {
-        const v = enter.append('g').attr('class', 'tl-visit');
-        v.append('rect').attr('class', 'tl-bar').attr('data-visit', (d) => d.index).attr('width', MARK_W);
-        return v;
-      });
-    // attributes are set only when they change: an unchanged fill costs no style recalc
-    visits.select<SVGRectElement>('rect.tl-bar').each(function (d) {
-      const c = d.contribution ?? 0;
-      setAttr(this, 'y', (c > 0 ? g.barsZero - c * barScale : g.barsZero).toFixed(1));
-      setAttr(this, 'height', Math.max(d.contribution === null ? 0 : 1, Math.abs(c) * barScale).toFixed(1));
-      setAttr(this, 'fill', visitColour(d.contribution));
-    });
-    const marks = visits
-      .selectAll<SVGRectElement, TimelineMark>('rect.tl-mark')
-      .data((v) => v.markIds.map(byId), (m) => m.id)
-      .join((enter) => enter.append('rect').attr('class', 'tl-mark').attr('data-mark', (m) => m.id));
-    const els = markElRef.current;
-    els.clear();
-    marks.each(function (m) {
-      const b = markBox(m, g);
-      setAttr(this, 'y', b.y.toFixed(1));
-      setAttr(this, 'width', String(b.width));
-      setAttr(this, 'height', b.height.toFixed(1));
-      setAttr(this, 'fill', markColour(m.attribution));
-      els.set(m.id, this);
-    });
-    visitSelRef.current = visits;
+    if (structural) {
+      // another patient starts at the full view; a what-if revision of the same patient keeps it
+      if (patientRef.current !== model.patientId && patientRef.current !== null && plotRef.current && zoomRef.current) {
+        select(plotRef.current).call(zoomRef.current.transform, zoomIdentity);
+      }
+      patientRef.current = model.patientId;
+      if (overviewAxisRef.current) {
+        select(overviewAxisRef.current)
+          .call(axisBottom(xBase).ticks(Math.max(2, Math.floor((g.plotRight - g.plotLeft) / 90))).tickSizeOuter(0))
+          .attr('font-family', FONT)
+          .attr('font-size', 10)
+          .call((a) => a.selectAll('text').attr('fill', MUTED))
+          .call((a) => a.selectAll('line,path').attr('stroke', LINE));
+      }
+    }
+
+    // roving tabindex: one element in the tab order, over the active mark, with the spoken label
+    const activeId = activeIdRef.current && model.markIndex.has(activeIdRef.current) ? activeIdRef.current : firstMarkId(model);
+    activeIdRef.current = activeId;
+    const focusEl = focusRef.current;
+    if (focusEl) {
+      const m = activeId ? model.marks[model.markIndex.get(activeId)!] : undefined;
+      if (m) {
+        setAttr(focusEl, 'data-focus-mark', m.id);
+        setAttr(focusEl, 'aria-label', describeMark(m, model.result !== null));
+      } else {
+        focusEl.removeAttribute('data-focus-mark');
+        setAttr(focusEl, 'aria-label', 'No events');
+      }
+    }
+    // a new structure or geometry: everything x-dependent (canvas, overlays, axis, hit targets'
+    // group); a progressive result only repaints the canvas and moves the rings
+    if (structural) applyTransform(transformRef.current, false);
+    else {
+      paint();
+      placeOverlays();
+    }
 
     const ovMid = g.overviewTop + OVERVIEW_H / 2;
-    const ovScale = visitDomain > 0 ? (OVERVIEW_H / 2 - 3) / visitDomain : 0;
+    const ovScale = paintNow.visitDomain > 0 ? (OVERVIEW_H / 2 - 3) / paintNow.visitDomain : 0;
     select(overview)
       .selectAll<SVGRectElement, TimelineVisit>('rect')
       .data(model.visits, (d) => String(d.index))
@@ -372,87 +470,92 @@ export function Timeline({ model, width = 960, height, pinnedId, onPin, onMarkCo
         setAttr(this, 'x', (xBase(d.time) - 1).toFixed(1));
         setAttr(this, 'y', (c > 0 ? ovMid - c * ovScale : ovMid).toFixed(1));
         setAttr(this, 'height', Math.max(1, Math.abs(c) * ovScale).toFixed(1));
-        setAttr(this, 'fill', d.contribution === null ? NO_ATTRIBUTION_COLOUR : visitColour(d.contribution));
+        setAttr(this, 'fill', paintNow.overviewFill[d.index]);
       });
 
-    if (structural) {
-      if (overviewAxisRef.current) {
-        select(overviewAxisRef.current)
-          .call(axisBottom(xBase).ticks(Math.max(2, Math.floor((g.plotRight - g.plotLeft) / 90))).tickSizeOuter(0))
-          .attr('font-family', FONT)
-          .attr('font-size', 10)
-          .call((a) => a.selectAll('text').attr('fill', MUTED))
-          .call((a) => a.selectAll('line,path').attr('stroke', LINE));
-      }
-      // another patient starts at the full view; a what-if revision of the same patient keeps it
-      if (patientRef.current !== model.patientId && patientRef.current !== null && plotRef.current && zoomRef.current) {
-        select(plotRef.current).call(zoomRef.current.transform, zoomIdentity);
-      }
-      patientRef.current = model.patientId;
-    }
-    // new visit groups need their x (unchanged ones are skipped inside)
-    if (structural || visits.size() !== positionedRef.current) applyTransform(transformRef.current, false);
-    positionedRef.current = visits.size();
-
-    // roving tabindex: exactly one mark is in the tab order, and it carries the spoken label
-    const activeId = activeIdRef.current && model.markIndex.has(activeIdRef.current) ? activeIdRef.current : firstMarkId(model);
-    activeIdRef.current = activeId;
-    const activeEl = activeId ? els.get(activeId) : undefined;
-    if (activeId && activeEl) {
-      activeEl.setAttribute('tabindex', '0');
-      activeEl.setAttribute('role', 'img');
-      setAttr(activeEl, 'aria-label', describeMark(byId(activeId), model.result !== null));
-    }
+    // the hit targets follow in idle slices; the render is complete when they are all there
+    const made = targetsForRef.current;
+    const current = made.model?.markIndex === model.markIndex && made.geo === g && made.xBase === xBase;
+    if (!current) {
+      // stale targets go at once (their ids or places are wrong); new ones follow
+      targetsRef.current?.replaceChildren();
+      targetsForRef.current = { model, geo: g, xBase, made: 0 };
+    } else made.model = model;
+    const complete = targetsForRef.current.made >= model.marks.length;
     const root = rootRef.current;
     if (root) {
-      const complete = shown === model.visits.length;
       root.setAttribute('data-render-ms', (performance.now() - start).toFixed(2));
-      root.setAttribute('data-marks', String(els.size));
+      root.setAttribute('data-marks', String(model.marks.length));
       root.setAttribute('data-render-complete', String(complete));
     }
-    if (shown < model.visits.length && frameRef.current === 0) {
-      frameRef.current = requestAnimationFrame(() => {
-        frameRef.current = 0;
-        draw();
-      });
+    if (!complete && !idleRef.current) {
+      const slice = () => {
+        const done = makeTargets();
+        idleRef.current = done ? null : whenIdle(slice);
+        if (done) rootRef.current?.setAttribute('data-render-complete', 'true');
+      };
+      idleRef.current = whenIdle(slice);
     }
-    // the pinned mark may have appeared in this slice
-    placeRing(layer, 'tl-pin-ring', pinnedRef.current ? els.get(pinnedRef.current) ?? null : null, INK);
-  }, [applyTransform]);
+  }, [applyTransform, makeTargets, paint, placeOverlays]);
 
   useLayoutEffect(() => {
     draw();
   }, [model, geo, xBase, draw]);
-  useEffect(() => () => cancelAnimationFrame(frameRef.current), []);
+  useEffect(() => () => idleRef.current?.(), []);
 
-  // pinned ring: a d3-owned rect moved into the pinned mark's visit group, so zoom carries it
+  // pinned ring follows the pinned mark
   useLayoutEffect(() => {
-    placeRing(layerRef.current, 'tl-pin-ring', pinned ? markElRef.current.get(pinned) ?? null : null, INK);
-  }, [pinned, model, geo]);
+    placeOverlays();
+  }, [pinned, model, geo, placeOverlays]);
 
   // a pinned event that no longer exists (another patient) is unpinned
   useEffect(() => {
     if (pinned && !model.markIndex.has(pinned)) setPinned(null);
   }, [model, pinned, setPinned]);
 
-  /** Make a mark the roving tab stop (the one mark in the tab order, with the spoken label). */
+  /** Tooltip anchor: right of a plot box (SVG units), or left of it near the right edge. */
+  const anchorOf = (box: Box): Anchor => {
+    const root = rootRef.current;
+    const ctm = svgRef.current?.getScreenCTM();
+    if (!root || !ctm) return { x: 0, y: 0, flip: false };
+    const p0 = new DOMPoint(box.x, box.y).matrixTransform(ctm);
+    const p1 = new DOMPoint(box.x + box.width, box.y + box.height).matrixTransform(ctm);
+    const rr = root.getBoundingClientRect();
+    const flip = p1.x - rr.left + 300 > rr.width;
+    return { x: flip ? p0.x - rr.left - 8 : p1.x - rr.left + 8, y: p0.y - rr.top, flip };
+  };
+
+  /** Show the focused mark: its ring (the focus target's outline) and its tooltip. */
+  const showFocused = (id: string) => {
+    const el = focusRef.current;
+    if (el) {
+      setAttr(el, 'stroke', FOCUS);
+      setAttr(el, 'stroke-width', '2');
+    }
+    const box = boxOf(id);
+    if (box) setHover({ kind: 'mark', id, ...anchorOf(box) });
+  };
+
+  /** Make a mark the roving tab stop (the focus target moves onto it and takes its label). */
   const activate = (id: string, focus: boolean) => {
     const m = modelRef.current;
-    const prev = activeIdRef.current ? markElRef.current.get(activeIdRef.current) : undefined;
-    const el = markElRef.current.get(id);
-    if (!el) return;
-    if (prev && prev !== el) {
-      prev.removeAttribute('tabindex');
-      prev.removeAttribute('role');
-      prev.removeAttribute('aria-label');
-    }
+    const i = m.markIndex.get(id);
+    const el = focusRef.current;
+    if (i === undefined || !el) return;
+    const moved = activeIdRef.current !== id;
     activeIdRef.current = id;
-    el.setAttribute('tabindex', '0');
-    el.setAttribute('role', 'img');
-    el.setAttribute('aria-label', describeMark(m.marks[m.markIndex.get(id)!], m.result !== null));
+    el.setAttribute('data-focus-mark', id);
+    const label = describeMark(m.marks[i], m.result !== null);
+    el.setAttribute('aria-label', label);
+    placeOverlays();
     if (focus) {
       ensureVisible(id);
-      el.focus({ preventScroll: true });
+      if (document.activeElement !== el) el.focus({ preventScroll: true });
+      else {
+        // the same element stays focused: say and show the new mark
+        if (moved) setAnnouncement(label);
+        showFocused(id);
+      }
     }
   };
 
@@ -505,7 +608,17 @@ export function Timeline({ model, width = 960, height, pinnedId, onPin, onMarkCo
     return null;
   };
 
-  const markIdOf = (target: EventTarget | null): string | null => (target instanceof Element ? target.getAttribute('data-mark') : null);
+  /** The mark the keyboard is on: the focus target's mark, when it has focus. */
+  const markIdOf = (target: EventTarget | null): string | null => (target instanceof Element && target === focusRef.current ? target.getAttribute('data-focus-mark') : null);
+
+  /** What is under a pointer event: a hit test on the scene, in SVG units. */
+  const hitAt = (e: { clientX: number; clientY: number }): Hit | null => {
+    const ctm = svgRef.current?.getScreenCTM();
+    if (!ctm) return null;
+    const p = new DOMPoint(e.clientX, e.clientY).matrixTransform(ctm.inverse());
+    const xz = xNow();
+    return hitTest(modelRef.current, geoRef.current, xz, (px) => xz.invert(px).getTime(), p.x, p.y);
+  };
 
   const onKeyDown = (e: ReactKeyboardEvent<SVGSVGElement>) => {
     const onMark = markIdOf(e.target);
@@ -571,49 +684,45 @@ export function Timeline({ model, width = 960, height, pinnedId, onPin, onMarkCo
     }
   };
 
-  /** Tooltip anchor: right of the element, or left of it near the right edge. */
-  const anchorOf = (el: Element): Anchor => {
-    const root = rootRef.current;
-    if (!root) return { x: 0, y: 0, flip: false };
-    const r = el.getBoundingClientRect();
-    const rr = root.getBoundingClientRect();
-    const flip = r.right - rr.left + 300 > rr.width;
-    return { x: flip ? r.left - rr.left - 8 : r.right - rr.left + 8, y: r.top - rr.top, flip };
-  };
+  const sameHover = (h: Hover | null, hit: Hit) => (h?.kind === 'mark' && hit.kind === 'mark' && h.id === hit.id) || (h?.kind === 'visit' && hit.kind === 'visit' && h.index === hit.index);
 
-  const onPointerOver = (e: ReactPointerEvent<SVGGElement>) => {
-    const target = e.target as Element;
-    const id = markIdOf(target);
-    if (id) return setHover({ kind: 'mark', id, ...anchorOf(target) });
-    const visit = target.getAttribute('data-visit');
-    if (visit !== null) setHover({ kind: 'visit', index: Number(visit), ...anchorOf(target) });
+  const onPointerMove = (e: ReactPointerEvent<SVGGElement>) => {
+    if (e.buttons) return; // a drag pans: no hover work per move
+    const hit = hitAt(e);
+    if (surfaceRef.current) setAttr(surfaceRef.current, 'cursor', hit?.kind === 'mark' ? 'pointer' : 'inherit');
+    if (!hit) {
+      if (hoverRef.current && !focusedRef.current) setHover(null);
+      return;
+    }
+    if (sameHover(hoverRef.current, hit)) return;
+    setHover(hit.kind === 'mark' ? { kind: 'mark', id: hit.id, ...anchorOf(hit.box) } : { kind: 'visit', index: hit.index, ...anchorOf(hit.box) });
   };
-  const onPointerOut = (e: ReactPointerEvent<SVGGElement>) => {
-    const related = e.relatedTarget as Element | null;
-    if (!related || (!markIdOf(related) && related.getAttribute?.('data-visit') === null)) setHover(null);
+  const onPointerLeave = () => {
+    if (hoverRef.current && !focusedRef.current) setHover(null);
   };
   const onClick = (e: ReactMouseEvent<SVGGElement>) => {
-    const id = markIdOf(e.target);
-    if (!id) return;
-    activate(id, false);
-    setPinned(pinnedRef.current === id ? null : id);
+    const hit = hitAt(e);
+    if (hit?.kind !== 'mark') return;
+    activate(hit.id, false);
+    setPinned(pinnedRef.current === hit.id ? null : hit.id);
   };
   const onContextMenu = (e: ReactMouseEvent<SVGGElement>) => {
-    const id = markIdOf(e.target);
-    if (!id || !onMarkContextAction) return;
+    const hit = hitAt(e);
+    if (hit?.kind !== 'mark' || !onMarkContextAction) return;
     e.preventDefault();
-    onMarkContextAction(id);
+    onMarkContextAction(hit.id);
   };
-  const onFocus = (e: ReactFocusEvent<SVGGElement>) => {
+  const onFocus = (e: ReactFocusEvent<SVGRectElement>) => {
     const id = markIdOf(e.target);
     if (!id) return;
-    activate(id, false);
-    placeRing(layerRef.current, 'tl-focus-ring', e.target as unknown as SVGRectElement, FOCUS);
-    setHover({ kind: 'mark', id, ...anchorOf(e.target as Element) });
+    focusedRef.current = true;
+    ensureVisible(id);
+    showFocused(id);
   };
-  const onBlur = (e: ReactFocusEvent<SVGGElement>) => {
-    if (markIdOf(e.relatedTarget)) return; // moving between marks: onFocus repositions
-    placeRing(layerRef.current, 'tl-focus-ring', null, FOCUS);
+  const onBlur = () => {
+    focusedRef.current = false;
+    const el = focusRef.current;
+    if (el) setAttr(el, 'stroke', 'none');
     setHover(null);
   };
 
@@ -638,6 +747,15 @@ export function Timeline({ model, width = 960, height, pinnedId, onPin, onMarkCo
   const legendClasses = Array.from({ length: 2 * COLOUR_STEPS + 1 }, (_, i) => (i - COLOUR_STEPS) / COLOUR_STEPS);
   const classW = 1 / legendClasses.length;
   const staticCellH = (g.lanesBottom - g.lanesTop) / Math.max(1, model.staticParts.length);
+  // the canvas covers the plot clip of the SVG's content box (inside its 1 px border), as fractions
+  // so that it scales with the SVG
+  const clip = plotClip(g);
+  const canvasStyle = {
+    left: `calc(1px + (100% - 2px) * ${clip.x / g.width})`,
+    top: `calc(1px + (100% - 2px) * ${clip.y / g.height})`,
+    width: `calc((100% - 2px) * ${clip.width / g.width})`,
+    height: `calc((100% - 2px) * ${clip.height / g.height})`,
+  };
 
   return (
     <div className="tl" ref={rootRef} data-testid="timeline" data-patient-id={model.patientId}>
@@ -656,145 +774,151 @@ export function Timeline({ model, width = 960, height, pinnedId, onPin, onMarkCo
           {onMarkContextAction ? ', Delete removes the event (what-if)' : ''}. Drag on the overview strip to focus a period.
         </p>
       </div>
-      <svg
-        ref={svgRef}
-        className="tl-svg"
-        width={g.width}
-        height={g.height}
-        viewBox={`0 0 ${g.width} ${g.height}`}
-        xmlns="http://www.w3.org/2000/svg"
-        fontFamily={FONT}
-        fontSize={12}
-        role="group"
-        aria-label={summary}
-        aria-describedby={helpId}
-        tabIndex={0}
-        onKeyDown={onKeyDown}
-        data-testid="timeline-svg"
-      >
-        <title>{summary}</title>
-        <defs>
-          <clipPath id={clipId}>
-            <rect x={g.plotLeft - 1} y={g.barsTop} width={g.plotRight - g.plotLeft + 2} height={g.lanesBottom - g.barsTop} />
-          </clipPath>
-          <linearGradient id={gradId} x1="0" x2="1" y1="0" y2="0">
-            {legendClasses.flatMap((v, i) => [
-              <stop key={`${i}a`} offset={i * classW} stopColor={attributionColour(1, COLOUR_STEPS)(v)} />,
-              <stop key={`${i}b`} offset={(i + 1) * classW} stopColor={attributionColour(1, COLOUR_STEPS)(v)} />,
-            ])}
-          </linearGradient>
-        </defs>
-        <rect x={0} y={0} width={g.width} height={g.height} fill="#ffffff" />
+      <div className="tl-stage">
+        <canvas ref={canvasRef} className="tl-canvas" aria-hidden="true" data-testid="timeline-canvas" style={canvasStyle} />
+        <svg
+          ref={svgRef}
+          className="tl-svg"
+          width={g.width}
+          height={g.height}
+          viewBox={`0 0 ${g.width} ${g.height}`}
+          xmlns="http://www.w3.org/2000/svg"
+          fontFamily={FONT}
+          fontSize={12}
+          role="group"
+          aria-label={summary}
+          aria-describedby={helpId}
+          tabIndex={0}
+          onKeyDown={onKeyDown}
+          data-testid="timeline-svg"
+        >
+          <title>{summary}</title>
+          <defs>
+            <clipPath id={clipId}>
+              <rect x={g.plotLeft - 1} y={g.barsTop} width={g.plotRight - g.plotLeft + 2} height={g.lanesBottom - g.barsTop} />
+            </clipPath>
+            <linearGradient id={gradId} x1="0" x2="1" y1="0" y2="0">
+              {legendClasses.flatMap((v, i) => [
+                <stop key={`${i}a`} offset={i * classW} stopColor={attributionColour(1, COLOUR_STEPS)(v)} />,
+                <stop key={`${i}b`} offset={(i + 1) * classW} stopColor={attributionColour(1, COLOUR_STEPS)(v)} />,
+              ])}
+            </linearGradient>
+          </defs>
+          {/* the white ground, lane stripes, zero line, visit bars and marks are painted on the canvas
+              under this SVG; an export writes them here, from the same scene */}
+          <g ref={exportLayerRef} data-export-layer="plot" />
 
-        {/* legend */}
-        <g className="tl-legend" data-testid="timeline-legend" aria-hidden="true">
-          <text x={8} y={20} fill={INK} fontWeight={600}>
-            Attribution
-          </text>
-          <text x={legendX - 8} y={20} fill={MUTED} textAnchor="end" fontSize={11}>
-            lowers risk
-          </text>
-          <rect x={legendX} y={8} width={legendW} height={12} fill={`url(#${gradId})`} stroke={MUTED} strokeWidth={0.5} />
-          <text x={legendX + legendW + 8} y={20} fill={MUTED} fontSize={11}>
-            raises risk
-          </text>
-          <text x={legendX} y={31} fill={MUTED} fontSize={10}>
-            {hasResult ? `−${fmtDomain(markDomain).replace(/^\+/, '')}` : ''}
-          </text>
-          <text x={legendX + legendW / 2} y={31} fill={MUTED} fontSize={10} textAnchor="middle">
-            0
-          </text>
-          <text x={legendX + legendW} y={31} fill={MUTED} fontSize={10} textAnchor="end">
-            {hasResult ? fmtDomain(markDomain) : ''}
-          </text>
-          <rect x={legendX + legendW + 86} y={8} width={12} height={12} fill={markColour(null)} stroke={MARK_STROKE} />
-          <text x={legendX + legendW + 104} y={20} fill={MUTED} fontSize={11}>
-            {hasResult ? 'not in the model input' : 'no attribution yet'}
-          </text>
-          {model.result && (
-            <text x={g.plotRight} y={20} fill={MUTED} fontSize={11} textAnchor="end" data-testid="timeline-samples">
-              {model.result.samplesDone}/{model.result.samplesTotal} samples{model.result.done ? '' : '…'}
+          {/* legend */}
+          <g className="tl-legend" data-testid="timeline-legend" aria-hidden="true">
+            <text x={8} y={20} fill={INK} fontWeight={600}>
+              Attribution
             </text>
-          )}
-        </g>
-
-        {/* row labels */}
-        <g aria-hidden="true">
-          <text x={8} y={g.barsZero - 4} fill={INK} fontWeight={600}>
-            Visit total
-          </text>
-          <text x={8} y={g.barsZero + 12} fill={MUTED} fontSize={10}>
-            {hasResult ? `bars ±${fmtDomain(niceDomain(model.visitMax)).replace(/^\+/, '')}` : ''}
-          </text>
-          <line x1={g.plotLeft} x2={g.plotRight} y1={g.barsZero} y2={g.barsZero} stroke={MUTED} strokeWidth={1} />
-          {model.lanes.map((lane, i) => (
-            <g key={lane.id} data-lane={lane.id}>
-              <rect x={g.plotLeft} y={g.lanesTop + i * g.laneH} width={g.plotRight - g.plotLeft} height={g.laneH} fill={i % 2 ? '#f6f7f9' : '#ffffff'} />
-              <line x1={8} x2={g.plotRight} y1={g.lanesTop + i * g.laneH} y2={g.lanesTop + i * g.laneH} stroke={LINE} strokeWidth={1} />
-              <text x={8} y={g.lanesTop + i * g.laneH + g.laneH / 2 + 4} fill={INK}>
-                {lane.label}
-                <tspan fill={MUTED} fontSize={10}>
-                  {' '}
-                  ({lane.markCount})
-                </tspan>
+            <text x={legendX - 8} y={20} fill={MUTED} textAnchor="end" fontSize={11}>
+              lowers risk
+            </text>
+            <rect x={legendX} y={8} width={legendW} height={12} fill={`url(#${gradId})`} stroke={MUTED} strokeWidth={0.5} />
+            <text x={legendX + legendW + 8} y={20} fill={MUTED} fontSize={11}>
+              raises risk
+            </text>
+            <text x={legendX} y={31} fill={MUTED} fontSize={10}>
+              {hasResult ? `−${fmtDomain(markDomain).replace(/^\+/, '')}` : ''}
+            </text>
+            <text x={legendX + legendW / 2} y={31} fill={MUTED} fontSize={10} textAnchor="middle">
+              0
+            </text>
+            <text x={legendX + legendW} y={31} fill={MUTED} fontSize={10} textAnchor="end">
+              {hasResult ? fmtDomain(markDomain) : ''}
+            </text>
+            <rect x={legendX + legendW + 86} y={8} width={12} height={12} fill={markColour(null)} stroke={MARK_STROKE} />
+            <text x={legendX + legendW + 104} y={20} fill={MUTED} fontSize={11}>
+              {hasResult ? 'not in the model input' : 'no attribution yet'}
+            </text>
+            {model.result && (
+              <text x={g.plotRight} y={20} fill={MUTED} fontSize={11} textAnchor="end" data-testid="timeline-samples">
+                {model.result.samplesDone}/{model.result.samplesTotal} samples{model.result.done ? '' : '…'}
               </text>
-            </g>
-          ))}
-          <line x1={8} x2={g.plotRight} y1={g.lanesBottom} y2={g.lanesBottom} stroke={LINE} strokeWidth={1} />
-        </g>
+            )}
+          </g>
 
-        {/* static strip: the parts that belong to no event */}
-        <g data-testid="timeline-static" aria-label="Static parts (whole sequence)" role="list">
-          <text x={LABEL_W + 8 + STATIC_W / 2} y={g.lanesTop - 6} fill={MUTED} fontSize={10} textAnchor="middle" aria-hidden="true">
-            static
-          </text>
-          {model.staticParts.map((p, i) => {
-            const fill = staticColour(p.attribution);
-            const label = `${p.label}: ${p.attribution === null ? (hasResult ? 'not used by the model' : 'no attribution yet') : formatAttribution(p.attribution)}`;
-            return (
-              <g key={p.part} role="listitem" aria-label={label}>
-                <title>{label}</title>
-                <rect x={LABEL_W + 8} y={g.lanesTop + i * staticCellH + 1} width={STATIC_W} height={staticCellH - 2} fill={fill} stroke={MARK_STROKE} strokeWidth={0.5} />
-                <text x={LABEL_W + 8 + STATIC_W / 2} y={g.lanesTop + i * staticCellH + staticCellH / 2 - 1} fill={inkOn(fill)} fontSize={10} textAnchor="middle">
-                  {p.label}
-                </text>
-                <text x={LABEL_W + 8 + STATIC_W / 2} y={g.lanesTop + i * staticCellH + staticCellH / 2 + 11} fill={inkOn(fill)} fontSize={10} textAnchor="middle">
-                  {p.attribution === null ? '–' : formatAttribution(p.attribution)}
+          {/* row labels */}
+          <g aria-hidden="true">
+            <text x={8} y={g.barsZero - 4} fill={INK} fontWeight={600}>
+              Visit total
+            </text>
+            <text x={8} y={g.barsZero + 12} fill={MUTED} fontSize={10}>
+              {hasResult ? `bars ±${fmtDomain(niceDomain(model.visitMax)).replace(/^\+/, '')}` : ''}
+            </text>
+            {model.lanes.map((lane, i) => (
+              <g key={lane.id} data-lane={lane.id}>
+                <line x1={8} x2={g.plotRight} y1={g.lanesTop + i * g.laneH} y2={g.lanesTop + i * g.laneH} stroke={LINE} strokeWidth={1} />
+                <text x={8} y={g.lanesTop + i * g.laneH + g.laneH / 2 + 4} fill={INK}>
+                  {lane.label}
+                  <tspan fill={MUTED} fontSize={10}>
+                    {' '}
+                    ({lane.markCount})
+                  </tspan>
                 </text>
               </g>
-            );
-          })}
-        </g>
+            ))}
+            <line x1={8} x2={g.plotRight} y1={g.lanesBottom} y2={g.lanesBottom} stroke={LINE} strokeWidth={1} />
+          </g>
 
-        {/* plot: zoom surface, d3-owned marks layer, axis */}
-        <g
-          ref={plotRef}
-          className="tl-plot"
-          data-testid="timeline-plot"
-          onPointerOver={onPointerOver}
-          onPointerOut={onPointerOut}
-          onClick={onClick}
-          onContextMenu={onContextMenu}
-          onFocus={onFocus}
-          onBlur={onBlur}
-        >
-          <rect className="tl-zoom-surface" x={g.plotLeft} y={g.barsTop} width={g.plotRight - g.plotLeft} height={g.lanesBottom - g.barsTop} fill="transparent" />
-          {/* stroke and cursor are inherited by every mark and bar: set once here, not 2,000 times */}
-          <g ref={layerRef} clipPath={`url(#${clipId})`} stroke={MARK_STROKE} strokeWidth={0.5} shapeRendering="crispEdges" cursor="pointer" data-testid="timeline-marks" />
-        </g>
-        <g ref={axisRef} transform={`translate(0,${g.lanesBottom})`} aria-hidden="true" />
+          {/* static strip: the parts that belong to no event */}
+          <g data-testid="timeline-static" aria-label="Static parts (whole sequence)" role="list">
+            <text x={LABEL_W + 8 + STATIC_W / 2} y={g.lanesTop - 6} fill={MUTED} fontSize={10} textAnchor="middle" aria-hidden="true">
+              static
+            </text>
+            {model.staticParts.map((p, i) => {
+              const fill = staticColour(p.attribution);
+              const label = `${p.label}: ${p.attribution === null ? (hasResult ? 'not used by the model' : 'no attribution yet') : formatAttribution(p.attribution)}`;
+              return (
+                <g key={p.part} role="listitem" aria-label={label}>
+                  <title>{label}</title>
+                  <rect x={LABEL_W + 8} y={g.lanesTop + i * staticCellH + 1} width={STATIC_W} height={staticCellH - 2} fill={fill} stroke={MARK_STROKE} strokeWidth={0.5} />
+                  <text x={LABEL_W + 8 + STATIC_W / 2} y={g.lanesTop + i * staticCellH + staticCellH / 2 - 1} fill={inkOn(fill)} fontSize={10} textAnchor="middle">
+                    {p.label}
+                  </text>
+                  <text x={LABEL_W + 8 + STATIC_W / 2} y={g.lanesTop + i * staticCellH + staticCellH / 2 + 11} fill={inkOn(fill)} fontSize={10} textAnchor="middle">
+                    {p.attribution === null ? '–' : formatAttribution(p.attribution)}
+                  </text>
+                </g>
+              );
+            })}
+          </g>
 
-        {/* overview (context) with the brush */}
-        <g aria-hidden="true">
-          <text x={8} y={g.overviewTop + OVERVIEW_H / 2 + 4} fill={MUTED} fontSize={11}>
-            Overview
-          </text>
-          <rect x={g.plotLeft} y={g.overviewTop} width={g.plotRight - g.plotLeft} height={OVERVIEW_H} fill="#f6f7f9" stroke={LINE} />
-          <g ref={overviewBarsRef} />
-          <g ref={overviewAxisRef} transform={`translate(0,${g.overviewTop + OVERVIEW_H})`} />
-          <g ref={brushRef} className="tl-brush" data-testid="timeline-brush" />
-        </g>
-      </svg>
+          {/* plot: zoom surface (pointer events hit-test the scene), hit targets, focus target and pin ring, axis */}
+          <g
+            ref={plotRef}
+            className="tl-plot"
+            data-testid="timeline-plot"
+            onPointerMove={onPointerMove}
+            onPointerLeave={onPointerLeave}
+            onClick={onClick}
+            onContextMenu={onContextMenu}
+          >
+            <rect ref={surfaceRef} className="tl-zoom-surface" x={g.plotLeft} y={g.barsTop} width={g.plotRight - g.plotLeft} height={g.lanesBottom - g.barsTop} fill="transparent" />
+            {/* one invisible rect per mark (made in slices after the first paint): automation hooks only */}
+            <g ref={targetsRef} data-testid="timeline-marks" visibility="hidden" pointerEvents="none" fill="none" aria-hidden="true" data-export-omit="" />
+            <g clipPath={`url(#${clipId})`} fill="none" pointerEvents="none">
+              <rect ref={pinRingRef} className="tl-pin-ring" stroke={INK} strokeWidth={2} data-testid="timeline-pin-ring" />
+              {/* the one keyboard stop among the marks: moved over the active mark, outlined when focused */}
+              <rect ref={focusRef} className="tl-focus-target" tabIndex={0} role="img" onFocus={onFocus} onBlur={onBlur} data-testid="timeline-focus" />
+            </g>
+          </g>
+          <g ref={axisRef} transform={`translate(0,${g.lanesBottom})`} aria-hidden="true" />
+
+          {/* overview (context) with the brush */}
+          <g aria-hidden="true">
+            <text x={8} y={g.overviewTop + OVERVIEW_H / 2 + 4} fill={MUTED} fontSize={11}>
+              Overview
+            </text>
+            <rect x={g.plotLeft} y={g.overviewTop} width={g.plotRight - g.plotLeft} height={OVERVIEW_H} fill="#f6f7f9" stroke={LINE} />
+            <g ref={overviewBarsRef} />
+            <g ref={overviewAxisRef} transform={`translate(0,${g.overviewTop + OVERVIEW_H})`} />
+            <g ref={brushRef} className="tl-brush" data-testid="timeline-brush" />
+          </g>
+        </svg>
+      </div>
 
       {hover && (hoverMark || hoverVisit) && (
         <div className={hover.flip ? 'tl-tooltip tl-tooltip-flip' : 'tl-tooltip'} style={{ left: hover.x, top: hover.y }} aria-hidden="true" data-testid="timeline-tooltip">
@@ -887,33 +1011,3 @@ function firstMarkId(model: TimelineModel): string | null {
   }
   return null;
 }
-
-/** Put a ring (focus or pin) around a mark, inside the mark's visit group so zoom moves it along;
- *  null hides it. The ring is d3-owned: React never renders inside the layer. */
-function placeRing(layer: SVGGElement | null, cls: string, target: SVGRectElement | null, colour: string) {
-  if (!layer) return;
-  let ring = layer.querySelector<SVGRectElement>(`rect.${cls}`);
-  if (!target) {
-    ring?.setAttribute('display', 'none');
-    return;
-  }
-  if (!ring) {
-    ring = document.createElementNS('http://www.w3.org/2000/svg', 'rect');
-    ring.setAttribute('class', cls);
-    ring.setAttribute('fill', 'none');
-    ring.setAttribute('pointer-events', 'none');
-    ring.setAttribute('stroke', colour);
-    ring.setAttribute('stroke-width', '2');
-  }
-  const x = Number(target.getAttribute('x') ?? 0);
-  const y = Number(target.getAttribute('y') ?? 0);
-  const w = Number(target.getAttribute('width') ?? MARK_W);
-  const h = Number(target.getAttribute('height') ?? 0);
-  ring.setAttribute('x', String(x - 2));
-  ring.setAttribute('y', String(y - 2));
-  ring.setAttribute('width', String(w + 4));
-  ring.setAttribute('height', String(h + 4));
-  ring.setAttribute('display', 'inline');
-  target.parentNode?.appendChild(ring);
-}
-
