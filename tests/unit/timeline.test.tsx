@@ -17,7 +17,7 @@ import {
   NO_ATTRIBUTION_COLOUR,
   topCodes,
 } from '../../src/app/timeline/model';
-import { COLOUR_STEPS, drawPlotScene, geometryOf, hitTest, LANE_INDEX, MARK_W, markBox, plotScene, plotSceneSvg, STRIPES, type SceneContext } from '../../src/app/timeline/scene';
+import { COLOUR_STEPS, drawOverviewScene, drawPlotScene, geometryOf, hitTest, LANE_INDEX, MARK_W, markBox, OVERVIEW_FILL, overviewScene, overviewSceneSvg, plotScene, plotSceneSvg, STRIPES, type SceneContext } from '../../src/app/timeline/scene';
 import { stressPatient, stressResult } from '../../src/app/timeline/stress';
 import { Timeline } from '../../src/app/timeline/Timeline';
 import { TopCodesTable } from '../../src/app/timeline/TopCodesTable';
@@ -379,6 +379,22 @@ describe('plot scene (shared by the canvas, the export and hit testing)', () => 
     // well-formed enough to parse as XML
     expect(svg.split('<g').length).toBe(svg.split('</g>').length);
   });
+
+  it('draws the overview strip (ground and one bar per visit) for the canvas and the export alike', () => {
+    const ov = overviewScene(model, g, x);
+    expect(ov.bars.map((b) => b.visit)).toEqual([0, 1, 2]);
+    expect(ov.bars.map((b) => b.fill)).toEqual(model.visits.map((v) => attributionColour(niceDomain(model.visitMax), COLOUR_STEPS)(v.contribution)));
+    const mid = g.overviewTop + ov.clip.height / 2;
+    expect(ov.bars[0].y + ov.bars[0].height).toBeCloseTo(mid); // positive: above the middle
+    expect(ov.bars[1].y).toBeCloseTo(mid); // negative: below it
+    const fills: string[] = [];
+    const ctx = { fillStyle: '', strokeStyle: '', lineWidth: 1, setTransform() {}, fillRect() { fills.push(String(this.fillStyle)); }, beginPath() {}, rect() {}, stroke() {} } satisfies SceneContext;
+    drawOverviewScene(ctx, ov, 1, 1);
+    expect(fills).toEqual([OVERVIEW_FILL, ...ov.bars.map((b) => b.fill)]);
+    const svg = overviewSceneSvg(ov);
+    expect((svg.match(/data-visit="/g) ?? []).length).toBe(3);
+    expect(svg).toContain(`fill="${OVERVIEW_FILL}"`);
+  });
 });
 
 describe('rendered frame (server-side, no DOM)', () => {
@@ -405,6 +421,7 @@ describe('rendered frame (server-side, no DOM)', () => {
     // one keyboard stop for the marks, the export fills the scene layer
     expect(html).toMatch(/<rect[^>]*tabindex="0"[^>]*role="img"[^>]*data-testid="timeline-focus"/);
     expect(html).toContain('data-export-layer="plot"');
+    expect(html).toContain('data-export-layer="overview"');
     // self-contained SVG: fonts and fills are attributes
     expect(html).toMatch(/<svg[^>]*font-family="system-ui/);
     expect(html).toMatch(/<stop offset="0" stop-color="rgb\(5, 48, 97\)"/);

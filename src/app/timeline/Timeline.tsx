@@ -4,12 +4,14 @@
 // Split for speed: the zoomable plot area (lane stripes, visit bars, event marks) is painted on a
 // <canvas> under the SVG, in one pass per zoom frame or data update, from a scene (scene.ts) that
 // is also what the SVG/PNG export writes and what pointer hit testing searches (by x, no DOM per
-// mark). React renders the static SVG frame on top (labels, legend, static strip, toolbar, tooltip,
-// pinned details); d3 owns the axis, overview bars, zoom and brush inside ref'd groups that React
-// renders empty and never touches. Keyboard focus is one SVG element (the roving tab stop, with
-// the spoken label) moved over the active mark; the pin ring is another. For tests and automation
-// each mark also has an invisible, pointer-transparent <rect data-mark> in timeline-marks (one
-// group transform per zoom frame keeps their centres on the marks); they are left out of exports.
+// mark). The overview strip's ground and bars are a second canvas, repainted on data updates only.
+// React renders the static SVG frame on top (labels, legend, static strip, toolbar, tooltip,
+// pinned details); d3 owns the axes, zoom and brush inside ref'd groups that React renders empty
+// and never touches. Keyboard focus is one SVG element (the roving tab stop, with the spoken
+// label) moved over the active mark; the pin ring is another. For tests and automation each mark
+// also has an invisible, pointer-transparent <rect data-mark> in timeline-marks, made in idle
+// slices (one group transform, set when a zoom gesture ends, keeps their centres on the marks);
+// they are left out of exports.
 // A new model (a progressive result, a few per second) only repaints; zoom, brush, focus and the
 // pinned event live in d3's node state and refs and survive it. All visual properties of the SVG
 // are attributes (fills, strokes, fonts), not CSS classes, so a serialised SVG looks the same
@@ -41,6 +43,7 @@ import { registerExportLayer } from '../export';
 import { attributionColour, describeAttribution, describeMark, formatAttribution, formatStderr, LANES, niceDomain, type TimelineMark, type TimelineModel, type TimelineVisit } from './model';
 import {
   COLOUR_STEPS,
+  drawOverviewScene,
   drawPlotScene,
   FOCUS,
   FONT,
@@ -54,7 +57,9 @@ import {
   markBox,
   MUTED,
   OVERVIEW_H,
-  paintOf,
+  overviewScene,
+  overviewSceneSvg,
+  overviewClip,
   plotClip,
   plotScene,
   plotSceneSvg,
@@ -147,7 +152,8 @@ export function Timeline({ model, width = 960, height, pinnedId, onPin, onMarkCo
   const pinRingRef = useRef<SVGRectElement>(null);
   const exportLayerRef = useRef<SVGGElement>(null);
   const axisRef = useRef<SVGGElement>(null);
-  const overviewBarsRef = useRef<SVGGElement>(null);
+  const overviewCanvasRef = useRef<HTMLCanvasElement>(null);
+  const overviewLayerRef = useRef<SVGGElement>(null);
   const overviewAxisRef = useRef<SVGGElement>(null);
   const brushRef = useRef<SVGGElement>(null);
 
@@ -176,8 +182,9 @@ export function Timeline({ model, width = 960, height, pinnedId, onPin, onMarkCo
   const targetsForRef = useRef<{ model: TimelineModel | null; geo: Geometry | null; xBase: unknown; made: number }>({ model: null, geo: null, xBase: null, made: 0 });
   /** cancels the pending idle slice of hit targets */
   const idleRef = useRef<(() => void) | null>(null);
-  /** device pixels per SVG unit of the canvas backing store (x, y) */
+  /** device pixels per SVG unit of the canvases' backing stores (x, y) */
   const canvasScaleRef = useRef<[number, number] | null>(null);
+  const overviewScaleRef = useRef<[number, number] | null>(null);
 
   const setPinned = useCallback(
     (id: string | null) => {
@@ -217,6 +224,14 @@ export function Timeline({ model, width = 960, height, pinnedId, onPin, onMarkCo
       scale = canvasScaleRef.current = [canvas.width / clip.width, canvas.height / clip.height];
     }
     drawPlotScene(ctx, plotScene(modelRef.current, g, transformRef.current.rescaleX(xBaseRef.current)), scale[0], scale[1]);
+  }, []);
+
+  /** Paint the overview strip (its ground and one bar per visit): on data updates only. */
+  const paintOverview = useCallback(() => {
+    const ctx = overviewCanvasRef.current?.getContext('2d', { alpha: false });
+    const scale = overviewScaleRef.current;
+    if (!ctx || !scale) return;
+    drawOverviewScene(ctx, overviewScene(modelRef.current, geoRef.current, xBaseRef.current), scale[0], scale[1]);
   }, []);
 
   /** Move the focus target and the pin ring onto their marks at the current zoom. */
@@ -274,39 +289,48 @@ export function Timeline({ model, width = 960, height, pinnedId, onPin, onMarkCo
     [paint, placeOverlays, placeTargets],
   );
 
-  // the canvas backing store follows its displayed size (the SVG scales down with its container)
-  // at device resolution
+  // the canvases' backing stores follow their displayed size (the SVG scales down with its
+  // container) at device resolution
   useLayoutEffect(() => {
-    const canvas = canvasRef.current;
-    if (!canvas || typeof ResizeObserver === 'undefined') return;
+    const plot = canvasRef.current;
+    const overview = overviewCanvasRef.current;
+    if (!plot || !overview || typeof ResizeObserver === 'undefined') return;
     canvasScaleRef.current = null;
+    overviewScaleRef.current = null;
     const ro = new ResizeObserver((entries) => {
-      const e = entries[entries.length - 1];
-      const clip = plotClip(geoRef.current);
-      const dpr = globalThis.devicePixelRatio || 1;
-      const box = e.contentBoxSize?.[0];
-      const cssW = box ? box.inlineSize : e.contentRect.width;
-      const cssH = box ? box.blockSize : e.contentRect.height;
-      // the exact device-pixel size where the browser reports one that agrees with CSS px × ratio
-      // (an emulated ratio may not be reflected in it)
-      const device = e.devicePixelContentBoxSize?.[0];
-      const exact = device && Math.abs(device.inlineSize - cssW * dpr) <= 1 && Math.abs(device.blockSize - cssH * dpr) <= 1;
-      const w = Math.max(1, exact ? device.inlineSize : Math.round(cssW * dpr));
-      const h = Math.max(1, exact ? device.blockSize : Math.round(cssH * dpr));
-      const scale = canvasScaleRef.current;
-      if (scale && canvas.width === w && canvas.height === h) return;
-      canvas.width = w;
-      canvas.height = h;
-      canvasScaleRef.current = [w / clip.width, h / clip.height];
-      paint();
+      const g = geoRef.current;
+      for (const e of entries) {
+        const canvas = e.target as HTMLCanvasElement;
+        const isPlot = canvas === plot;
+        const clip = isPlot ? plotClip(g) : overviewClip(g);
+        const scaleRef = isPlot ? canvasScaleRef : overviewScaleRef;
+        const dpr = globalThis.devicePixelRatio || 1;
+        const box = e.contentBoxSize?.[0];
+        const cssW = box ? box.inlineSize : e.contentRect.width;
+        const cssH = box ? box.blockSize : e.contentRect.height;
+        // the exact device-pixel size where the browser reports one that agrees with CSS px × ratio
+        // (an emulated ratio may not be reflected in it)
+        const device = e.devicePixelContentBoxSize?.[0];
+        const exact = device && Math.abs(device.inlineSize - cssW * dpr) <= 1 && Math.abs(device.blockSize - cssH * dpr) <= 1;
+        const w = Math.max(1, exact ? device.inlineSize : Math.round(cssW * dpr));
+        const h = Math.max(1, exact ? device.blockSize : Math.round(cssH * dpr));
+        if (scaleRef.current && canvas.width === w && canvas.height === h) continue;
+        canvas.width = w;
+        canvas.height = h;
+        scaleRef.current = [w / clip.width, h / clip.height];
+        if (isPlot) paint();
+        else paintOverview();
+      }
     });
-    try {
-      ro.observe(canvas, { box: 'device-pixel-content-box' });
-    } catch {
-      ro.observe(canvas);
+    for (const c of [plot, overview]) {
+      try {
+        ro.observe(c, { box: 'device-pixel-content-box' });
+      } catch {
+        ro.observe(c);
+      }
     }
     return () => ro.disconnect();
-  }, [paint, geo]);
+  }, [paint, paintOverview, geo]);
 
   // zoom and brush behaviours: created per geometry only; their state lives on the DOM nodes
   useLayoutEffect(() => {
@@ -370,7 +394,13 @@ export function Timeline({ model, width = 960, height, pinnedId, onPin, onMarkCo
   useLayoutEffect(() => {
     const layer = exportLayerRef.current;
     if (!layer) return;
-    return registerExportLayer(layer, () => plotSceneSvg(plotScene(modelRef.current, geoRef.current, transformRef.current.rescaleX(xBaseRef.current)), `tl-export-clip-${uid}`));
+    const unregister = registerExportLayer(layer, () => plotSceneSvg(plotScene(modelRef.current, geoRef.current, transformRef.current.rescaleX(xBaseRef.current)), `tl-export-clip-${uid}`));
+    const overview = overviewLayerRef.current;
+    const unregisterOverview = overview ? registerExportLayer(overview, () => overviewSceneSvg(overviewScene(modelRef.current, geoRef.current, xBaseRef.current))) : undefined;
+    return () => {
+      unregister();
+      unregisterOverview?.();
+    };
   }, [uid]);
 
   /** Make invisible hit targets for the marks (test and automation hooks; pointer events use the
@@ -410,8 +440,6 @@ export function Timeline({ model, width = 960, height, pinnedId, onPin, onMarkCo
   /** Draw for the latest model: repaint the canvas, recolour the overview, (re)make hit targets
    *  in slices, update the roving tab stop and the rings. */
   const draw = useCallback(() => {
-    const overview = overviewBarsRef.current;
-    if (!overview) return;
     const start = performance.now();
     const model = modelRef.current;
     const g = geoRef.current;
@@ -419,7 +447,6 @@ export function Timeline({ model, width = 960, height, pinnedId, onPin, onMarkCo
     const structural = structureRef.current !== model.structureKey || geoJoinedRef.current !== g;
     structureRef.current = model.structureKey;
     geoJoinedRef.current = g;
-    const paintNow = paintOf(model);
 
     if (structural) {
       // another patient starts at the full view; a what-if revision of the same patient keeps it
@@ -459,19 +486,7 @@ export function Timeline({ model, width = 960, height, pinnedId, onPin, onMarkCo
       placeOverlays();
     }
 
-    const ovMid = g.overviewTop + OVERVIEW_H / 2;
-    const ovScale = paintNow.visitDomain > 0 ? (OVERVIEW_H / 2 - 3) / paintNow.visitDomain : 0;
-    select(overview)
-      .selectAll<SVGRectElement, TimelineVisit>('rect')
-      .data(model.visits, (d) => String(d.index))
-      .join((enter) => enter.append('rect').attr('width', 2))
-      .each(function (d) {
-        const c = d.contribution ?? 0;
-        setAttr(this, 'x', (xBase(d.time) - 1).toFixed(1));
-        setAttr(this, 'y', (c > 0 ? ovMid - c * ovScale : ovMid).toFixed(1));
-        setAttr(this, 'height', Math.max(1, Math.abs(c) * ovScale).toFixed(1));
-        setAttr(this, 'fill', paintNow.overviewFill[d.index]);
-      });
+    paintOverview();
 
     // the hit targets follow in idle slices; the render is complete when they are all there
     const made = targetsForRef.current;
@@ -496,7 +511,7 @@ export function Timeline({ model, width = 960, height, pinnedId, onPin, onMarkCo
       };
       idleRef.current = whenIdle(slice);
     }
-  }, [applyTransform, makeTargets, paint, placeOverlays]);
+  }, [applyTransform, makeTargets, paint, paintOverview, placeOverlays]);
 
   useLayoutEffect(() => {
     draw();
@@ -747,15 +762,15 @@ export function Timeline({ model, width = 960, height, pinnedId, onPin, onMarkCo
   const legendClasses = Array.from({ length: 2 * COLOUR_STEPS + 1 }, (_, i) => (i - COLOUR_STEPS) / COLOUR_STEPS);
   const classW = 1 / legendClasses.length;
   const staticCellH = (g.lanesBottom - g.lanesTop) / Math.max(1, model.staticParts.length);
-  // the canvas covers the plot clip of the SVG's content box (inside its 1 px border), as fractions
-  // so that it scales with the SVG
+  // the canvases cover the plot clip and the overview strip of the SVG's content box (inside its
+  // 1 px border), as fractions so that they scale with the SVG
   const clip = plotClip(g);
-  const canvasStyle = {
-    left: `calc(1px + (100% - 2px) * ${clip.x / g.width})`,
-    top: `calc(1px + (100% - 2px) * ${clip.y / g.height})`,
-    width: `calc((100% - 2px) * ${clip.width / g.width})`,
-    height: `calc((100% - 2px) * ${clip.height / g.height})`,
-  };
+  const canvasStyle = (c: { x: number; y: number; width: number; height: number }) => ({
+    left: `calc(1px + (100% - 2px) * ${c.x / g.width})`,
+    top: `calc(1px + (100% - 2px) * ${c.y / g.height})`,
+    width: `calc((100% - 2px) * ${c.width / g.width})`,
+    height: `calc((100% - 2px) * ${c.height / g.height})`,
+  });
 
   return (
     <div className="tl" ref={rootRef} data-testid="timeline" data-patient-id={model.patientId}>
@@ -775,7 +790,8 @@ export function Timeline({ model, width = 960, height, pinnedId, onPin, onMarkCo
         </p>
       </div>
       <div className="tl-stage">
-        <canvas ref={canvasRef} className="tl-canvas" aria-hidden="true" data-testid="timeline-canvas" style={canvasStyle} />
+        <canvas ref={canvasRef} className="tl-canvas" aria-hidden="true" data-testid="timeline-canvas" style={canvasStyle(clip)} />
+        <canvas ref={overviewCanvasRef} className="tl-canvas" aria-hidden="true" data-testid="timeline-overview-canvas" style={canvasStyle(overviewClip(g))} />
         <svg
           ref={svgRef}
           className="tl-svg"
@@ -912,8 +928,9 @@ export function Timeline({ model, width = 960, height, pinnedId, onPin, onMarkCo
             <text x={8} y={g.overviewTop + OVERVIEW_H / 2 + 4} fill={MUTED} fontSize={11}>
               Overview
             </text>
-            <rect x={g.plotLeft} y={g.overviewTop} width={g.plotRight - g.plotLeft} height={OVERVIEW_H} fill="#f6f7f9" stroke={LINE} />
-            <g ref={overviewBarsRef} />
+            {/* ground and bars are painted on the overview canvas; an export writes them here */}
+            <g ref={overviewLayerRef} data-export-layer="overview" />
+            <rect x={g.plotLeft} y={g.overviewTop} width={g.plotRight - g.plotLeft} height={OVERVIEW_H} fill="none" stroke={LINE} />
             <g ref={overviewAxisRef} transform={`translate(0,${g.overviewTop + OVERVIEW_H})`} />
             <g ref={brushRef} className="tl-brush" data-testid="timeline-brush" />
           </g>

@@ -253,6 +253,55 @@ export function plotSceneSvg(scene: PlotScene, clipId: string): string {
   return out.join('');
 }
 
+// ---- the overview strip ----------------------------------------------------------------------------
+
+export const OVERVIEW_FILL = '#f6f7f9';
+
+export interface OverviewScene {
+  clip: { x: number; y: number; width: number; height: number };
+  background: string;
+  /** one thin bar per visit at the unzoomed scale, up for positive totals, down for negative */
+  bars: (SceneRect & { visit: number })[];
+}
+
+/** The overview strip's box. */
+export const overviewClip = (g: Geometry) => ({ x: g.plotLeft, y: g.overviewTop, width: g.plotRight - g.plotLeft, height: OVERVIEW_H });
+
+/** The overview strip under the lanes: its ground and one bar per visit (x: the unzoomed scale). */
+export function overviewScene(model: TimelineModel, g: Geometry, x: XScale): OverviewScene {
+  const paint = paintOf(model);
+  const mid = g.overviewTop + OVERVIEW_H / 2;
+  const scale = paint.visitDomain > 0 ? (OVERVIEW_H / 2 - 3) / paint.visitDomain : 0;
+  const bars = model.visits.map((v) => {
+    const c = v.contribution ?? 0;
+    return { visit: v.index, x: x(v.time) - 1, y: c > 0 ? mid - c * scale : mid, width: 2, height: Math.max(1, Math.abs(c) * scale), fill: paint.overviewFill[v.index] };
+  });
+  return { clip: overviewClip(g), background: OVERVIEW_FILL, bars };
+}
+
+/** Paint the overview on a canvas that covers its clip, `sx` × `sy` device pixels per unit. */
+export function drawOverviewScene(ctx: SceneContext, scene: OverviewScene, sx: number, sy: number): void {
+  const c = scene.clip;
+  ctx.setTransform(1, 0, 0, 1, 0, 0);
+  ctx.fillStyle = scene.background;
+  ctx.fillRect(0, 0, Math.ceil(c.width * sx), Math.ceil(c.height * sy));
+  let fill = scene.background;
+  for (const r of scene.bars) {
+    const x0 = Math.round((r.x - c.x) * sx);
+    const y0 = Math.round((r.y - c.y) * sy);
+    if (r.fill !== fill) ctx.fillStyle = fill = r.fill;
+    ctx.fillRect(x0, y0, Math.max(1, Math.round((r.x + r.width - c.x) * sx) - x0), Math.max(1, Math.round((r.y + r.height - c.y) * sy) - y0));
+  }
+}
+
+/** The overview as SVG markup (for the export): its ground and bars. */
+export function overviewSceneSvg(scene: OverviewScene): string {
+  const c = scene.clip;
+  const out = [`<rect x="${n1(c.x)}" y="${n1(c.y)}" width="${n1(c.width)}" height="${n1(c.height)}" fill="${esc(scene.background)}"/>`];
+  for (const r of scene.bars) out.push(`<rect x="${n1(r.x)}" y="${n1(r.y)}" width="${n1(r.width)}" height="${n1(r.height)}" fill="${esc(r.fill)}" data-visit="${r.visit}"/>`);
+  return out.join('');
+}
+
 // ---- hit testing ------------------------------------------------------------------------------------
 
 const visitOrders = new WeakMap<ReadonlyMap<string, number>, { order: number[]; times: number[] }>();
