@@ -108,6 +108,22 @@ describe('MEDS reader on the project fixtures', () => {
     for (const [input, re] of cases) expect((await rejection(readMeds(input))).message).toMatch(re);
   });
 
+  it('a damaged data page ends at once in an ImportError naming file, column, row group and page', async () => {
+    // subject_id's dictionary indices (page 1, after the dictionary page), inside a snappy literal:
+    // byte 59 is the header of an RLE run of 13 indices, byte 60 the run's index
+    const train = folder().find((f) => f.name === 'data/train/0.parquet')!.bytes!;
+    const damaged = (at: number, v: number): SourceFile[] => {
+      const bytes = train.slice();
+      bytes[at] = v;
+      return [{ name: 'data/train/0.parquet', bytes }];
+    };
+    const where = 'data/train/0.parquet: column subject_id, row group 0, page 1: ';
+    const t0 = performance.now();
+    expect((await rejection(readMeds(damaged(59, 0x7e)))).message).toBe(`${where}a run of 63 dictionary indices where 18 remain (the page is damaged)`);
+    expect((await rejection(readMeds(damaged(60, 5)))).message).toBe(`${where}a dictionary index 5 past the 2 values of the dictionary (the page is damaged)`);
+    expect(performance.now() - t0).toBeLessThan(1000);
+  });
+
   it('reports progress and stops on cancel with ImportError("cancelled")', async () => {
     const seen: number[] = [];
     let total = 0;

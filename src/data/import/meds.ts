@@ -9,6 +9,7 @@
 // HOSPITAL_DISCHARGE) become encounters, so a stay's labs and its discharge diagnoses share a visit.
 import { parquetMetadata, parquetRead, parquetSchema, type FileMetaData } from 'hyparquet';
 import { ICD10_RE, KNOWN_SYSTEMS, LOINC_RE, normaliseCode, systemOf } from './meds-codes';
+import { checkRowGroup } from './parquet-check';
 import {
   ImportError,
   type CodeSystem,
@@ -194,11 +195,13 @@ function errText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-/** Read some columns of rows [rowStart, rowEnd) (one row group) as one array per column; column
- *  arrays rather than row arrays, since a million small row arrays cost more in garbage
- *  collection than the decoding. Any failure inside hyparquet (damaged pages, bad lengths)
- *  becomes an ImportError naming the file and the rows. */
-async function readGroup(name: string, ab: ArrayBuffer, md: FileMetaData, columns: string[], rowStart: number, rowEnd: number): Promise<ArrayLike<unknown>[]> {
+/** Read some columns of row group `group` (rows [rowStart, rowEnd)) as one array per column;
+ *  column arrays rather than row arrays, since a million small row arrays cost more in garbage
+ *  collection than the decoding. The pages are checked first (checkRowGroup: hyparquet would
+ *  decode some damaged pages for ever); any other failure inside hyparquet becomes an
+ *  ImportError naming the file and the rows. */
+async function readGroup(name: string, ab: ArrayBuffer, md: FileMetaData, group: number, columns: string[], rowStart: number, rowEnd: number): Promise<ArrayLike<unknown>[]> {
+  checkRowGroup(name, ab, md, group, columns);
   const pieces = new Map<string, Array<{ start: number; data: ArrayLike<unknown> }>>();
   try {
     await parquetRead({
@@ -334,9 +337,9 @@ export async function readMeds(files: SourceFile[], opts: ReadOptions = {}): Pro
     if (!columns.includes('code')) throw new ImportError(`${codesFile.name}: missing column code (has: ${columns.join(', ')})`);
     const want = ['code', ...['description', 'parent_codes'].filter((c) => columns.includes(c))];
     let rowStart = 0;
-    for (const g of md.row_groups) {
+    for (const [gi, g] of md.row_groups.entries()) {
       const n = Number(g.num_rows);
-      const [codes, desc, parents] = await readGroup(codesFile.name, ab, md, want, rowStart, rowStart + n);
+      const [codes, desc, parents] = await readGroup(codesFile.name, ab, md, gi, want, rowStart, rowStart + n);
       const di = want.indexOf('description');
       const pi = want.indexOf('parent_codes');
       for (let i = 0; i < n; i++) {
@@ -393,10 +396,10 @@ export async function readMeds(files: SourceFile[], opts: ReadOptions = {}): Pro
     const floatValues = valueCol ? leaf(valueCol)?.type === 'FLOAT' : false;
 
     let rowStart = 0;
-    for (const g of md.row_groups) {
+    for (const [gi, g] of md.row_groups.entries()) {
       if (signal?.aborted) throw new ImportError('cancelled');
       const n = Number(g.num_rows);
-      const cols = await readGroup(f.name, ab, md, want, rowStart, rowStart + n);
+      const cols = await readGroup(f.name, ab, md, gi, want, rowStart, rowStart + n);
       const [sids, times, codes] = cols;
       const [values, encounters, units, texts] = [vi, ei, ui, ti].map((k) => (k >= 0 ? cols[k] : null));
       for (let i = 0; i < n; i++) {
