@@ -103,7 +103,16 @@ export function FeedbackPanel({ store, patient, explanation, pinnedId, context }
   };
 
   const importFile = async (file: File) => {
-    const counts = await s.importText(await file.text(), file.name);
+    let text: string;
+    try {
+      text = await file.text();
+    } catch (e) {
+      // e.g. the file was moved or deleted after it was picked
+      store.setState({ error: `Feedback not imported: ${file.name} could not be read (${e instanceof Error ? e.message : String(e)}); nothing was changed.` });
+      setStatus(null);
+      return;
+    }
+    const counts = await s.importText(text, file.name);
     setStatus(counts ? `Imported ${counts.added} entr${counts.added === 1 ? 'y' : 'ies'} from ${file.name}${counts.duplicates ? ` (${counts.duplicates} already here)` : ''}.` : null);
   };
 

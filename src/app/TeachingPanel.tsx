@@ -175,9 +175,10 @@ function ConvergenceStep({ store }: { store: TeachingStore }) {
       <p>
         Each sample of expected gradients draws one reference patient and one α and takes a gradient there: a noisy, unbiased estimate. The
         attribution is their mean, so it settles as samples accumulate. Two numbers tell how far it has come: the running standard error, and
-        the completeness gap, the sum of the attributions minus <i>f(x) − mean f(x′)</i>, which is zero for the exact expectation. The
-        standard error shrinks like 1/√n; the gap shrinks too, though not steadily (it is the error of a handful of α draws along steep
-        stretches of the path), and it is large relative to a small difference <i>f(x) − mean f(x′)</i>. The run below publishes its estimate after every {TEACHING_SAMPLES.convergenceBatch} samples.
+        the completeness gap, the sum of the attributions minus <i>f(x) − mean f(x′)</i>, which is zero for the exact expectation. In
+        expectation the standard error shrinks like 1/√n, and the gap with it; but a rare sample that lands on a steep stretch of the path can
+        push both up again, so the curves are not smooth, and the gap stays large relative to a small difference <i>f(x) − mean f(x′)</i>.
+        This run uses the seed of the explanation settings. The run below publishes its estimate after every {TEACHING_SAMPLES.convergenceBatch} samples.
       </p>
       <div className="teach-controls">
         <RunButton
@@ -213,7 +214,7 @@ function ConvergenceStep({ store }: { store: TeachingStore }) {
             />
           </div>
           {last && (
-            <p data-testid="teach-convergence-numbers" data-samples={last.samples} data-gap={last.gap} data-first-gap={d.history[0].relativeGap} data-last-gap={last.relativeGap} data-first-stderr={d.history[0].stderr} data-last-stderr={last.stderr} data-delta={last.gap / Math.max(1e-9, last.relativeGap)}>
+            <p data-testid="teach-convergence-numbers" data-samples={last.samples} data-gap={last.gap} data-first-gap={d.history[0].relativeGap} data-last-gap={last.relativeGap} data-first-stderr={d.history[0].stderr} data-stderr-64={d.history.find((h) => h.samples >= 64)?.stderr} data-last-stderr={last.stderr} data-delta={last.gap / Math.max(1e-9, last.relativeGap)}>
               After {last.samples} samples: gap {signed(last.gap, 4)} ({num(last.relativeGap * 100, 1)}% of |f(x) − mean f(x′)|; after the first{' '}
               {d.history[0].samples} it was {num(d.history[0].relativeGap * 100, 1)}%), standard error {num(last.stderr, 4)}.
             </p>
