@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { expose } from 'comlink';
 import { attribute, AttributionError } from '../src/attribution';
 import { TimelineError } from '../src/data/schema';
-import { tokenize, TokenizeError } from '../src/tokens/layout';
+import { tokenize, TokenizeError, type TokenGrid } from '../src/tokens/layout';
 import { analyzeCohort, cohortAttribution, COHORT_ATTRIBUTION_SAMPLES, filterByDiagnosis, profileOf, representCohort, type CohortAnalysis, type CohortAttribution, type CohortRepresentation, type PatientProfile } from '../src/cohort';
 import { matchesFilter, parseReferenceSet, referenceGrids, type ReferenceFilter, type ReferenceSet } from '../src/attribution/reference';
 import type { AttributionResult, Method } from '../src/attribution/types';
@@ -211,23 +211,18 @@ const api = {
   /** Explain one patient. Progress arrives after each batch through `onProgress` (a comlink proxy);
    *  `cancel(jobId)` stops the job between batches and frees its tensors. If the backend fails
    *  mid-job (a lost WebGPU device), the models move to the next backend and the job starts over. */
-  async attribute(jobId: string, modelId: string, job: AttributeJob, onProgress?: (r: AttributionResult) => void): Promise<AttributeOutcome> {
-    await api.init();
-    const ctl = new AbortController();
-    jobs.set(jobId, ctl);
-    let fellBack: string | undefined;
-    try {
+  attribute(jobId: string, modelId: string, job: AttributeJob, onProgress?: (r: AttributionResult) => void): Promise<AttributeOutcome> {
+    return runJob(jobId, async (signal) => {
+      let fellBack: string | undefined;
       for (;;) {
         const model = needModel(modelId);
-        const { folder } = model;
-        const set = referenceSetOf(folder);
-        const reference = set ? referenceGrids(set, folder.config, job.reference ?? {}) : [];
+        const reference = referenceOf(model, job.reference);
         try {
-          const result = await attribute(model, { ...job, reference, signal: ctl.signal, onProgress });
+          const result = await attribute(model, { ...job, reference, signal, onProgress });
           return { result, backend: activeBackend()!, referenceSize: reference.length, fellBack };
         } catch (e) {
           const from = activeBackend();
-          const next = from && from !== 'cpu' && !ctl.signal.aborted && isBackendFailure(e) ? fallbackOf(from) : null;
+          const next = from && from !== 'cpu' && !signal.aborted && isBackendFailure(e) ? fallbackOf(from) : null;
           if (!next) throw e;
           fellBack = `${from} failed (${(e as Error).message}); finished on ${next}`;
           ready = selectBackend(next);
@@ -242,9 +237,7 @@ const api = {
           }
         }
       }
-    } finally {
-      jobs.delete(jobId);
-    }
+    });
   },
 
   /** Risks of the reference population (for the risk card's percentile); cached per model and filter. */
@@ -295,21 +288,14 @@ const api = {
   /** The model-randomisation sanity check for one patient: the attribution with the trained model,
    *  then with copies randomised from the top layer down; `onStage` after each stage; cancel
    *  between attributions. */
-  async randomisationCheck(jobId: string, modelId: string, job: AttributeJob, onStage?: (s: RandomisationStage, done: number, total: number) => void): Promise<{ original: AttributionResult; stages: RandomisationStage[]; cancelled: boolean }> {
-    await api.init();
-    const ctl = new AbortController();
-    jobs.set(jobId, ctl);
-    try {
+  randomisationCheck(jobId: string, modelId: string, job: AttributeJob, onStage?: (s: RandomisationStage, done: number, total: number) => void): Promise<{ original: AttributionResult; stages: RandomisationStage[]; cancelled: boolean }> {
+    return runJob(jobId, async (signal) => {
       const model = needModel(modelId);
-      const set = referenceSetOf(model.folder);
-      const reference = set ? referenceGrids(set, model.folder.config, job.reference ?? {}) : [];
-      const req = { ...job, reference, signal: ctl.signal };
+      const req = { ...job, reference: referenceOf(model, job.reference), signal };
       const original = await attribute(model, req);
-      const stages = original.cancelled ? [] : await randomisationCascade(model, [req], [original], { seed: job.seed ?? 0, signal: ctl.signal, onStage });
-      return { original, stages, cancelled: ctl.signal.aborted };
-    } finally {
-      jobs.delete(jobId);
-    }
+      const stages = original.cancelled ? [] : await randomisationCascade(model, [req], [original], { seed: job.seed ?? 0, signal, onStage });
+      return { original, stages, cancelled: signal.aborted };
+    });
   },
 
   /** How much of a patient the model reads: events whose code it does not know (they become UNK),
@@ -337,11 +323,8 @@ const api = {
    *  between batches), a seeded UMAP and clusters with per-cluster outcome rates, Kaplan-Meier
    *  curves and distinguishing codes. Representations and the projection are kept for the last
    *  cohort, so re-clustering with another k or method skips both. */
-  async cohort(jobId: string, modelId: string, job: CohortJob, onProgress?: (stage: string, done: number, total: number) => void): Promise<CohortOutcome> {
-    await api.init();
-    const ctl = new AbortController();
-    jobs.set(jobId, ctl);
-    try {
+  cohort(jobId: string, modelId: string, job: CohortJob, onProgress?: (stage: string, done: number, total: number) => void): Promise<CohortOutcome> {
+    return runJob(jobId, async (signal) => {
       const model = needModel(modelId);
       const patients = job.diagnosis ? filterByDiagnosis(job.patients, job.diagnosis) : job.patients;
       if (patients.length < 5) throw new AttributionError(`${patients.length} patients${job.diagnosis ? ` with a diagnosis starting ${job.diagnosis}` : ''}: a cohort view needs at least 5`);
@@ -349,13 +332,13 @@ const api = {
       let t = performance.now();
       let cached = lastCohort?.key === key && lastCohort.model === model ? lastCohort : null;
       if (!cached) {
-        const rep = await representCohort(model, patients, { signal: ctl.signal, onProgress: (d, n) => onProgress?.('representations', d, n) });
+        const rep = await representCohort(model, patients, { signal, onProgress: (d, n) => onProgress?.('representations', d, n) });
         cached = { key, model, rep, profiles: patients.map((p) => profileOf(p, model.folder.vocab.bins)), xy: undefined };
         lastCohort = cached;
       }
       const representMs = performance.now() - t;
       t = performance.now();
-      const a = await analyzeCohort(cached.rep, cached.profiles, { method: job.method, k: job.k, eps: job.eps, minPts: job.minPts, seed: job.seed ?? 0, xy: cached.xy, signal: ctl.signal, onProgress: (st, d, n) => onProgress?.(st, d, n) });
+      const a = await analyzeCohort(cached.rep, cached.profiles, { method: job.method, k: job.k, eps: job.eps, minPts: job.minPts, seed: job.seed ?? 0, xy: cached.xy, signal, onProgress: (st, d, n) => onProgress?.(st, d, n) });
       cached.xy = a.xy;
       return {
         ids: cached.rep.ids,
@@ -372,38 +355,30 @@ const api = {
         params: a.params,
         timings: { ...a.timings, representMs },
       };
-    } finally {
-      jobs.delete(jobId);
-    }
+    });
   },
 
   /** Cohort-level attribution: EG for each patient of a group in turn (the same reference, samples
    *  and seed for all), averaged per code. `onProgress(done, total)` after each patient; cancel stops
    *  between patients (or inside one, which is then left out) with every tensor freed, and returns
    *  the mean over the patients done, marked cancelled. */
-  async cohortAttribution(jobId: string, modelId: string, job: CohortAttributionJob, onProgress?: (done: number, total: number) => void): Promise<CohortAttributionOutcome> {
-    await api.init();
-    const ctl = new AbortController();
-    jobs.set(jobId, ctl);
-    try {
+  cohortAttribution(jobId: string, modelId: string, job: CohortAttributionJob, onProgress?: (done: number, total: number) => void): Promise<CohortAttributionOutcome> {
+    return runJob(jobId, async (signal) => {
       const model = needModel(modelId);
-      const set = referenceSetOf(model.folder);
-      if (!set) throw new AttributionError(`${model.folder.name} has no reference set: expected gradients needs one`);
+      if (!referenceSetOf(model.folder)) throw new AttributionError(`${model.folder.name} has no reference set: expected gradients needs one`);
       if (!model.folder.config.tasks.some((t) => t.name === job.task)) throw new AttributionError(`unknown task ${job.task}: the model has ${model.folder.config.tasks.map((t) => t.name).join(', ')}`);
-      const reference = referenceGrids(set, model.folder.config, job.reference ?? {});
+      const reference = referenceOf(model, job.reference);
       const out = await cohortAttribution(model, job.patients, {
         task: job.task,
         reference,
         samples: job.samples ?? COHORT_ATTRIBUTION_SAMPLES,
         seed: job.seed ?? 0,
         top: job.top ?? 25,
-        signal: ctl.signal,
+        signal,
         onProgress,
       });
       return { ...out, referenceSize: reference.length, backend: activeBackend()! };
-    } finally {
-      jobs.delete(jobId);
-    }
+    });
   },
 
   cancel(jobId: string): boolean {
@@ -438,6 +413,26 @@ const referenceSets = new WeakMap<ModelFolder, ReferenceSet | null>();
 function referenceSetOf(folder: ModelFolder): ReferenceSet | null {
   if (!referenceSets.has(folder)) referenceSets.set(folder, folder.reference ? parseReferenceSet(folder.reference) : null);
   return referenceSets.get(folder)!;
+}
+
+/** The reference grids that pass a filter; none when the model has no reference set (a method
+ *  that needs them says so). */
+function referenceOf(model: LoadedModel, filter: ReferenceFilter = {}): TokenGrid[] {
+  const set = referenceSetOf(model.folder);
+  return set ? referenceGrids(set, model.folder.config, filter) : [];
+}
+
+/** A cancellable job: `cancel(jobId)` aborts the signal `work` gets; the job is forgotten when it
+ *  ends, however it ends. */
+async function runJob<T>(jobId: string, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  await api.init();
+  const ctl = new AbortController();
+  jobs.set(jobId, ctl);
+  try {
+    return await work(ctl.signal);
+  } finally {
+    jobs.delete(jobId);
+  }
 }
 
 let lastCohort: { key: string; model: LoadedModel; rep: CohortRepresentation; profiles: PatientProfile[]; xy: Float32Array | undefined } | null = null;
