@@ -7,7 +7,7 @@ import { disposeModel, instantiate, predict } from '../model/runtime';
 import { tokenize } from '../tokens/layout';
 import { useBackend } from './node-tf';
 import { attribute } from '../attribution';
-import { parseReferenceSet, referenceGrids } from '../attribution/reference';
+import { parseReferenceSet, referenceGrids, type ReferenceFilter } from '../attribution/reference';
 import type { Method } from '../attribution/types';
 
 const USAGE = `exbehrt <command> [options]
@@ -15,6 +15,7 @@ const USAGE = `exbehrt <command> [options]
 commands:
   synth      --n N --seed S [--out patients.jsonl] [--truth truth.json]   write a synthetic cohort
   train      --arch exbehrt|behrt --out <folder> [--n N --seed S ...]       train one model (see README)
+             [--targets planted|labels] [--drop-codes R --drop-events R --swap-values R]
   train-all  [--out-dir public/models]                                      train the shipped ExBEHRT and BEHRT
   tokenize   --model <folder> --patients <file> [--id ID]                   show the token grid of a patient
   predict    --model <folder> --patients <file.json|jsonl>                  JSON lines {patient_id, task, logit, probability}
@@ -22,7 +23,7 @@ commands:
              [--samples N] [--seed S] [--id ID] [--ref-sex F|M] [--ref-age-min A] [--ref-age-max A]
              [--ref-diagnosis PREFIX] [--baseline pad|reference]                JSON lines, one result per patient
   faithfulness --model <folder> --patients <file> --truth <truth.json> --task T
-             [--method eg] [--samples N] [--seed S] [--limit N]                 planted-factor precision@5, deletion, randomisation
+             [--method eg] [--samples N] [--seed S] [--limit N] [--ref-...]     planted-factor precision@5, deletion, randomisation
   import     <fhir|synthea-csv|omop|meds|timeline|auto> <file or folder> -o patients.jsonl [--coverage coverage.json]
              [--shift-dates] [--seed S] [--model <folder>] [--codemap codemap.json] [--today YYYY-MM-DD]
                                                                             real data -> timelines, coverage summary on stderr
@@ -85,6 +86,10 @@ async function main(argv: string[]): Promise<void> {
       arch: { type: 'string' },
       epochs: { type: 'string' },
       'mlm-epochs': { type: 'string' },
+      targets: { type: 'string' },
+      'drop-codes': { type: 'string' },
+      'drop-events': { type: 'string' },
+      'swap-values': { type: 'string' },
       hidden: { type: 'string' },
       layers: { type: 'string' },
       backend: { type: 'string' },
@@ -139,12 +144,7 @@ async function main(argv: string[]): Promise<void> {
       let patients = await readPatients(need(values.patients, '--patients'));
       if (values.id) patients = patients.filter((p) => p.id === values.id);
       if (!patients.length) throw new UsageError(`patient ${values.id} not found in ${values.patients}`);
-      const filter = {
-        sex: values['ref-sex'] as 'F' | 'M' | undefined,
-        ageMin: values['ref-age-min'] !== undefined ? Number(values['ref-age-min']) : undefined,
-        ageMax: values['ref-age-max'] !== undefined ? Number(values['ref-age-max']) : undefined,
-        diagnosis: values['ref-diagnosis'],
-      };
+      const filter = referenceFilterOf(values);
       const reference = folder.reference ? referenceGrids(parseReferenceSet(folder.reference), folder.config, filter) : [];
       const method = (values.method ?? 'eg') as Method;
       for (const patient of patients) {
@@ -175,6 +175,7 @@ async function main(argv: string[]): Promise<void> {
         samples: values.samples !== undefined ? Number(values.samples) : 64,
         seed: values.seed !== undefined ? Number(values.seed) : 0,
         limit: values.limit !== undefined ? Number(values.limit) : 30,
+        referenceFilter: referenceFilterOf(values),
         log: (m) => process.stderr.write(m + '\n'),
       });
       process.stdout.write(JSON.stringify(report, null, 2) + '\n');
@@ -188,6 +189,13 @@ async function main(argv: string[]): Promise<void> {
     default:
       throw new UsageError(`unknown command ${cmd}\n\n${USAGE}`);
   }
+}
+
+/** The reference population's filter from --ref-sex, --ref-age-min, --ref-age-max, --ref-diagnosis. */
+function referenceFilterOf(values: Record<string, string | boolean | undefined>): ReferenceFilter {
+  const str = (k: string) => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
+  const age = (k: string) => (str(k) !== undefined ? Number(str(k)) : undefined);
+  return { sex: str('ref-sex') as 'F' | 'M' | undefined, ageMin: age('ref-age-min'), ageMax: age('ref-age-max'), diagnosis: str('ref-diagnosis') };
 }
 
 /** Text table of the token grid: one column per token, one row per sequence / modality row. */

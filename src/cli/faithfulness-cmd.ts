@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { attribute } from '../attribution';
 import { deletionCheck, precisionAtK, randomisationCascade } from '../attribution/faithfulness';
-import { parseReferenceSet, referenceGrids } from '../attribution/reference';
+import { parseReferenceSet, referenceGrids, type ReferenceFilter } from '../attribution/reference';
 import type { Method } from '../attribution/types';
 import type { Patient } from '../data/schema';
 import { loadModelFromDir } from '../model/folder-node';
@@ -22,13 +22,15 @@ export async function faithfulnessCommand(opts: {
   samples: number;
   seed: number;
   limit: number;
+  /** the reference population (default: the whole shipped set) */
+  referenceFilter?: ReferenceFilter;
   log: (m: string) => void;
 }): Promise<Record<string, unknown>> {
   const folder = await loadModelFromDir(opts.model);
   const model = instantiate(folder);
   const truth = JSON.parse(await readFile(opts.truthFile, 'utf8')) as TruthFile;
   if (!folder.reference) throw new Error(`${opts.model}: no reference.json, needed for expected gradients`);
-  const reference = referenceGrids(parseReferenceSet(folder.reference), folder.config);
+  const reference = referenceGrids(parseReferenceSet(folder.reference), folder.config, opts.referenceFilter ?? {});
   const withTruth = opts.patients.filter((p) => (truth.patients[p.id]?.[opts.task]?.events.length ?? 0) > 0).slice(0, opts.limit);
   if (!withTruth.length) throw new Error(`no patient in the file has ground-truth risk events for ${opts.task}`);
   const req = (p: Patient) => ({ patient: p, task: opts.task, method: opts.method, reference, samples: opts.samples, seed: opts.seed });
@@ -61,6 +63,7 @@ export async function faithfulnessCommand(opts: {
     method: opts.method,
     samples: opts.samples,
     seed: opts.seed,
+    reference: { size: reference.length, filter: opts.referenceFilter ?? {} },
     patients: withTruth.length,
     planted_factor_recovery: { precision_at_5: mean(valid), patients: valid.length },
     deletion: {

@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { generateCohort, isCancerPatient } from '../data/synthetic';
+import { counterfactualTimeline, generateCohort, isCancerPatient, plantedTruth, valuesByCode, type TaskName } from '../data/synthetic';
 import type { Patient } from '../data/schema';
 import { saveModelToDir } from '../model/folder-node';
 import { auprc, auroc } from '../model/metrics';
@@ -46,7 +46,11 @@ export async function trainCommand(v: Values): Promise<void> {
   const backend = await useBackend(typeof v.backend === 'string' ? v.backend : undefined);
   const log = (m: string) => process.stderr.write(`[${arch}] ${m}\n`);
   const { patients } = generateCohort({ n, seed });
+  const targets = (v.targets ?? 'planted') as string;
+  if (targets !== 'labels' && targets !== 'planted') throw new Error(`--targets must be labels or planted, not ${targets}`);
+  const rates = { codeRate: num(v['drop-codes'], 0.5), eventRate: num(v['drop-events'], 0.1), valueRate: num(v['swap-values'], 0.6) };
   const { train, val, test } = splitCohort(patients, seed);
+  const values = valuesByCode(train);
   log(`cohort n=${n} seed=${seed}: train ${train.length}, validation ${val.length}, test ${test.length}; backend ${backend}`);
   const t0 = performance.now();
   const res = await trainModel(train, val, {
@@ -64,6 +68,8 @@ export async function trainCommand(v: Values): Promise<void> {
     patience: 3,
     batchSize: 32,
     learningRate: 1e-3,
+    targetOf: targets === 'planted' ? (p, t) => plantedTruth(p, t as TaskName).probability : undefined,
+    augment: targets === 'planted' ? (p, rand) => (rand() < 0.5 ? p : counterfactualTimeline(p, { ...rates, values }, rand)) : undefined,
     log,
   });
   const minutes = (performance.now() - t0) / 60000;
@@ -72,7 +78,7 @@ export async function trainCommand(v: Values): Promise<void> {
   const folder = { name: arch, config: res.config, vocab: res.vocab, weights: res.weights, card: null, reference };
   const metrics = await evaluateHeldOut(folder, test);
   log(`held-out metrics ${JSON.stringify(metrics)}`);
-  const command = `npx exbehrt train --arch ${arch} --n ${n} --seed ${seed}`;
+  const command = `npx exbehrt train --arch ${arch} --n ${n} --seed ${seed} --targets ${targets}`;
   const card = {
     name: arch === 'exbehrt' ? 'ExBEHRT (synthetic cohort)' : 'BEHRT, diagnosis-only baseline (synthetic cohort)',
     model_type: arch,
@@ -80,7 +86,11 @@ export async function trainCommand(v: Values): Promise<void> {
     intended_use:
       'Research and teaching of explainability methods on EHR transformers. Trained on synthetic patients only: not for clinical decisions, not validated on real patients.',
     out_of_scope: 'Any clinical use; real patients; populations outside adults 30-90 years.',
-    training_data: `Synthetic multimorbid adults from the project's seeded generator (n=${n}, seed ${seed}; train ${train.length} / validation ${val.length} / held-out test ${test.length} patients) with planted risk mechanisms for ${TASKS.map((t) => t.name).join(' and ')}.`,
+    training_data: `Synthetic multimorbid adults from the project's seeded generator (n=${n}, seed ${seed}; train ${train.length} / validation ${val.length} / held-out test ${test.length} patients) with planted risk mechanisms for ${TASKS.map((t) => t.name).join(' and ')}. ${
+      targets === 'planted'
+        ? `Fine-tuned on the generator's planted probability of each outcome (soft targets), not on the drawn 0/1 labels, and every epoch on a fresh counterfactual copy of half the training patients (each code removed with probability ${rates.codeRate}, each event ${rates.eventRate}, each measured value replaced by another patient's with probability ${rates.valueRate}; cancer diagnoses kept), scored by the same mechanism; early stopping on the validation loss against the planted probability. This makes the model rely on the planted causes rather than on their proxies, so that attributions can be checked against the generator's ground truth. Held-out metrics are against the drawn labels.`
+        : 'Fine-tuned on the drawn 0/1 labels; early stopping on the mean validation AUROC.'
+    }`,
     reference_population: 'The synthetic training cohort (adults 30-90, both sexes).',
     metrics,
     training: {
@@ -130,7 +140,7 @@ export async function trainAllCommand(v: Values): Promise<void> {
   const run = (arch: string) =>
     new Promise<void>((resolve, reject) => {
       const args = ['bin/exbehrt.mjs', 'train', '--arch', arch, '--out', join(dir, arch), '--n', String(n), '--seed', String(seed)];
-      for (const k of ['epochs', 'mlm-epochs', 'hidden', 'layers']) if (typeof v[k] === 'string') args.push(`--${k}`, v[k] as string);
+      for (const k of ['epochs', 'mlm-epochs', 'hidden', 'layers', 'targets', 'drop-codes', 'drop-events', 'swap-values']) if (typeof v[k] === 'string') args.push(`--${k}`, v[k] as string);
       const child = spawn(process.execPath, args, { stdio: 'inherit' });
       child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`training ${arch} failed (exit ${code})`))));
     });

@@ -198,7 +198,7 @@ function taskTruths(): Record<TaskName, TaskTruth> {
 
 /** Cancer patient = any diagnosis code starting with C (only malignant neoplasms do in the catalogue). */
 export function isCancerPatient(p: Patient): boolean {
-  return p.visits.some((v) => v.events.some((e) => e.modality === 'diagnosis' && e.code.charCodeAt(0) === 67 /* C */));
+  return p.visits.some((v) => v.events.some(isCancerCode));
 }
 
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
@@ -274,6 +274,57 @@ export function plantedTruth(patient: Patient, task: TaskName): PatientTaskTruth
   events.sort((a, b) => a.visitIndex - b.visitIndex || a.eventIndex - b.eventIndex);
   return { eligible: true, trueLogit: logit, probability: sigmoid(logit), ageContribution, factors, events };
 }
+
+/** A counterfactual copy of a timeline for training: each distinct (modality, code) of the patient
+ *  is removed everywhere with probability `codeRate` (a primary cancer is instead replaced
+ *  everywhere by another primary cancer of the patient's sex, so that the patient stays in the
+ *  death_6m population), then each remaining event is removed with probability `eventRate`, and
+ *  each remaining measurement's value is replaced with probability `valueRate` by one drawn from
+ *  `values` (that code's values in the training data). Why: a cause and its proxy (I10 and an
+ *  antihypertensive, metastasis and morphine, an aggressive cancer type and metastasis) nearly
+ *  always come together, and albumin falls over several visits while the rule reads the last
+ *  value, so a model fitted to observed timelines cannot tell which event carries the risk; edited
+ *  timelines scored by `plantedTruth` can. Visits left without events are kept (the visit still
+ *  happened). */
+export function counterfactualTimeline(
+  patient: Patient,
+  o: { codeRate: number; eventRate: number; valueRate: number; values: ReadonlyMap<string, readonly number[]> },
+  rand: () => number,
+): Patient {
+  const keys = new Set<string>();
+  for (const v of patient.visits) for (const e of v.events) keys.add(`${e.modality}|${e.code}`);
+  const primaries = PRIMARY_CANCERS.filter((c) => c !== (patient.sex === 'F' ? 'C61' : 'C50.919'));
+  const renamed = new Map<string, string>();
+  const dropped = new Set<string>();
+  for (const k of [...keys].sort()) {
+    if (!(rand() < o.codeRate)) continue;
+    const code = k.slice(k.indexOf('|') + 1);
+    if (k.startsWith('diagnosis|') && primaries.includes(code as CancerType)) {
+      const others = primaries.filter((c) => c !== code);
+      renamed.set(code, others[Math.floor(rand() * others.length)]);
+    } else dropped.add(k);
+  }
+  const visits = patient.visits.map((v) => {
+    const events: ClinicalEvent[] = [];
+    for (const e of v.events) {
+      const primary = renamed.has(e.code) && e.modality === 'diagnosis';
+      if (!primary && !PRIMARY_CANCERS.includes(e.code as CancerType) && (dropped.has(`${e.modality}|${e.code}`) || rand() < o.eventRate)) continue;
+      const pool = e.value !== undefined ? o.values.get(e.code) : undefined;
+      if (primary) events.push({ ...e, code: renamed.get(e.code)! });
+      else events.push(pool?.length && rand() < o.valueRate ? { ...e, value: pool[Math.floor(rand() * pool.length)] } : e);
+    }
+    return { ...v, events };
+  });
+  return { ...patient, visits };
+}
+
+/** Every measured value per code (labs, vitals), for `counterfactualTimeline`. */
+export function valuesByCode(patients: Patient[]): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  for (const p of patients) for (const v of p.visits) for (const e of v.events) if (e.value !== undefined) (out.get(e.code) ?? out.set(e.code, []).get(e.code)!).push(e.value);
+  return out;
+}
+const isCancerCode = (e: ClinicalEvent) => e.modality === 'diagnosis' && e.code.charCodeAt(0) === 67; /* C */
 
 /** The truth events of one patient for one task (empty when unknown). */
 export function truthEventsFor(truth: GroundTruth, patientId: string, task: string): TruthEvent[] {
@@ -352,6 +403,7 @@ const NOISE_DX_DRUG: Record<string, string> = {
 };
 
 type CancerType = 'C34.90' | 'C18.9' | 'C50.919' | 'C61' | 'C25.9';
+const PRIMARY_CANCERS: readonly CancerType[] = ['C34.90', 'C18.9', 'C50.919', 'C61', 'C25.9'];
 
 // ---------------------------------------------------------------------------------------------
 // Generation

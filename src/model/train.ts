@@ -26,6 +26,11 @@ export interface TrainOptions {
   patience: number;
   batchSize: number;
   learningRate: number;
+  /** fine-tuning target per patient and task in [0, 1]; default: the drawn 0/1 label */
+  targetOf?: (p: Patient, task: string) => number;
+  /** fine-tuning only: a fresh (possibly edited) copy of each training patient every epoch, whose
+   *  target `targetOf` computes from the edited timeline (needs targetOf) */
+  augment?: (p: Patient, rand: () => number) => Patient;
   log?: (msg: string) => void;
 }
 
@@ -33,7 +38,7 @@ export interface TrainResult {
   config: ModelConfig;
   vocab: Vocab;
   weights: Map<string, { shape: number[]; data: Float32Array }>;
-  history: Array<{ phase: 'mlm' | 'finetune'; epoch: number; loss: number; valAuroc?: Record<string, number>; seconds: number }>;
+  history: Array<{ phase: 'mlm' | 'finetune'; epoch: number; loss: number; valAuroc?: Record<string, number>; valLoss?: number; seconds: number }>;
   bestEpoch: number;
 }
 
@@ -152,8 +157,12 @@ export async function trainModel(train: Patient[], val: Patient[], o: TrainOptio
 
   // 2. fine-tuning: all heads together, best epoch by mean validation AUROC
   const ftOpt = tf.train.adam(o.learningRate);
-  const trainLabels = config.tasks.map((t) => labelsOf(train, t.name));
+  if (o.augment && !o.targetOf) throw new Error('trainModel: augment needs targetOf (the target of an edited timeline)');
+  const targetsOf = (ps: Patient[]) => config.tasks.map((t) => (o.targetOf ? Float32Array.from(ps, (p) => o.targetOf!(p, t.name)) : labelsOf(ps, t.name)));
+  let trainLabels = targetsOf(train);
+  let ftGrids = trainGrids;
   const valLabels = config.tasks.map((t) => labelsOf(val, t.name));
+  const valTargets = o.targetOf ? targetsOf(val) : undefined;
   let best = -Infinity;
   let bestEpoch = 0;
   let bestWeights = await snapshot(vars);
@@ -161,8 +170,13 @@ export async function trainModel(train: Patient[], val: Patient[], o: TrainOptio
     const t0 = performance.now();
     let total = 0;
     let steps = 0;
-    for (const idx of lengthBatches(trainGrids.length, lengths, o.batchSize, rand)) {
-      const batch = batchOf(trainGrids, idx);
+    if (o.augment) {
+      const edited = train.map((p) => o.augment!(p, rand));
+      ftGrids = edited.map((p) => tokenize(p, vocab, config));
+      trainLabels = targetsOf(edited);
+    }
+    for (const idx of lengthBatches(ftGrids.length, ftGrids.map((g) => g.realLength), o.batchSize, rand)) {
+      const batch = batchOf(ftGrids, idx);
       const seed = dropoutSeed++;
       const loss = ftOpt.minimize(() => {
         const out = encode(w, config, embeddingParts(w, config, batch, { scatterGrad }), maskTensor(batch), { training: true, seed });
@@ -178,13 +192,15 @@ export async function trainModel(train: Patient[], val: Patient[], o: TrainOptio
       loss.dispose();
       steps++;
     }
-    const valAuroc = await evaluate(w, config, valGrids, valLabels);
-    const mean = Object.values(valAuroc).reduce((a, b) => a + b, 0) / config.tasks.length;
+    const { valAuroc, valLoss } = await evaluate(w, config, valGrids, valLabels, valTargets);
+    // with soft targets the validation loss against them is the criterion (the drawn labels' AUROC
+    // is a noisy view of the same fit); otherwise the mean validation AUROC
+    const score = valLoss !== undefined ? -valLoss : Object.values(valAuroc).reduce((a, b) => a + b, 0) / config.tasks.length;
     const seconds = (performance.now() - t0) / 1000;
-    history.push({ phase: 'finetune', epoch, loss: total / steps, valAuroc, seconds });
-    log(`finetune epoch ${epoch}: loss ${(total / steps).toFixed(4)} val AUROC ${JSON.stringify(valAuroc)} (${seconds.toFixed(1)} s)`);
-    if (mean > best) {
-      best = mean;
+    history.push({ phase: 'finetune', epoch, loss: total / steps, valAuroc, ...(valLoss !== undefined ? { valLoss } : {}), seconds });
+    log(`finetune epoch ${epoch}: loss ${(total / steps).toFixed(4)}${valLoss !== undefined ? ` val loss ${valLoss.toFixed(4)}` : ''} val AUROC ${JSON.stringify(valAuroc)} (${seconds.toFixed(1)} s)`);
+    if (score > best) {
+      best = score;
       bestEpoch = epoch;
       bestWeights = await snapshot(vars);
     } else if (epoch - bestEpoch >= o.patience) {
@@ -196,7 +212,7 @@ export async function trainModel(train: Patient[], val: Patient[], o: TrainOptio
   tf.dispose([...vars.values()]);
   return { config, vocab, weights: bestWeights, history, bestEpoch };
 
-  async function evaluate(wts: Weights, c: ModelConfig, grids: TokenGrid[], labels: Float32Array[]): Promise<Record<string, number>> {
+  async function evaluate(wts: Weights, c: ModelConfig, grids: TokenGrid[], labels: Float32Array[], targets?: Float32Array[]) {
     const scores = c.tasks.map(() => new Float32Array(grids.length));
     for (let s = 0; s < grids.length; s += 64) {
       const idx = Array.from({ length: Math.min(64, grids.length - s) }, (_, i) => s + i);
@@ -209,7 +225,21 @@ export async function trainModel(train: Patient[], val: Patient[], o: TrainOptio
       tf.dispose(outs);
       vals.forEach((v, k) => scores[k].set(v as Float32Array, s));
     }
-    return Object.fromEntries(c.tasks.map((t, k) => [t.name, auroc(scores[k], labels[k])]));
+    const valAuroc: Record<string, number> = Object.fromEntries(c.tasks.map((t, k) => [t.name, auroc(scores[k], labels[k])]));
+    // mean over tasks of the binary cross-entropy against the soft targets
+    let valLoss: number | undefined;
+    if (targets) {
+      valLoss = 0;
+      for (let k = 0; k < c.tasks.length; k++) {
+        let l = 0;
+        for (let i = 0; i < grids.length; i++) {
+          const x = scores[k][i];
+          l += Math.max(x, 0) - x * targets[k][i] + Math.log1p(Math.exp(-Math.abs(x)));
+        }
+        valLoss += l / grids.length / c.tasks.length;
+      }
+    }
+    return { valAuroc, valLoss };
   }
 }
 

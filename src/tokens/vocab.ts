@@ -10,9 +10,13 @@ export const DIAGNOSIS_SPECIALS = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]']
 /** extra-modality tables start with PAD (contributes zero) and UNK */
 export const MODALITY_SPECIALS = ['[PAD]', '[UNK]'];
 export const SEX_TOKENS = ['[PAD]', 'F', 'M', 'U'];
-/** labs and vitals with a value become `<code>|q<k>`, k = 1..BIN_COUNT (per-code decile bins: fine
- *  enough that clinical cut points such as NT-proBNP 400 pg/mL fall near a bin edge) */
+/** labs and vitals with a value become `<code>|q<k>`, k = 1, 2, ... in value order. The edges are
+ *  the per-code deciles (resolution where values are dense) and WIDTH_STEPS equal steps between the
+ *  1st and 99th percentiles (resolution in the sparse tails, where abnormal values are: albumin
+ *  below 3.0 g/dL is the 8th percentile of the synthetic cohort, inside the one decile bin
+ *  2.3-3.4). */
 export const BIN_COUNT = 10;
+export const WIDTH_STEPS = 20;
 
 const tokenList = z.array(z.string()).min(1);
 export const VocabSchema = z.object({
@@ -106,7 +110,11 @@ export function buildVocab(patients: Patient[], modalities: string[], opts: { mi
   for (const [k, vs] of [...values].sort(([a], [b]) => a.localeCompare(b))) {
     if (vs.length < BIN_COUNT * minCount) continue;
     vs.sort((a, b) => a - b);
-    bins[k] = Array.from({ length: BIN_COUNT - 1 }, (_, i) => vs[Math.floor(((i + 1) * vs.length) / BIN_COUNT)]);
+    const q = (f: number) => vs[Math.min(vs.length - 1, Math.floor(f * vs.length))];
+    const deciles = Array.from({ length: BIN_COUNT - 1 }, (_, i) => q((i + 1) / BIN_COUNT));
+    const [lo, hi] = [q(0.01), q(0.99)];
+    const steps = hi > lo ? Array.from({ length: WIDTH_STEPS - 1 }, (_, i) => Number((lo + ((i + 1) * (hi - lo)) / WIDTH_STEPS).toPrecision(4))) : [];
+    bins[k] = [...new Set([...deciles, ...steps])].sort((a, b) => a - b);
   }
   const counts = new Map<string, Map<string, number>>();
   for (const p of patients)

@@ -134,7 +134,7 @@ const CHECKS = [
         if (!(Math.abs(got - v) <= TOLERANCE)) problems.push(`${part}: worker ${got}, CLI ${v}`);
       }
       if (!(Math.abs(out.full.logit - expectedEg.logit) <= TOLERANCE)) problems.push(`logit: worker ${out.full.logit}, CLI ${expectedEg.logit}`);
-      if (out.seen.join() !== '16,32,48') problems.push(`progress reports ${JSON.stringify(out.seen)}`);
+      if (out.seen.join() !== '16,32') problems.push(`progress reports ${JSON.stringify(out.seen)}`);
       if (!out.cancelled.cancelled || out.cancelled.done >= 2048) problems.push(`cancel: ${JSON.stringify(out.cancelled)}`);
       if (problems.length) throw new Error(problems.join('; '));
     },
@@ -699,8 +699,9 @@ const CHECKS = [
   },
 ];
 
-/** The EG job the worker check runs and the CLI computes for comparison. */
-const EG_JOB = { task: 'hf_12m', method: 'eg', samples: 48, seed: 3 };
+/** The EG job the worker check runs and the CLI computes for comparison (two batches of 16: each
+ *  takes about 100 s on SwiftShader's emulated GPU, so no more than progress needs). */
+const EG_JOB = { task: 'hf_12m', method: 'eg', samples: 32, seed: 3 };
 /** The EG job run through the page's controls (Explain button), also computed by the CLI. */
 const UI_JOB = { task: 'hf_12m', method: 'eg', samples: 16, seed: 5 };
 /** The teaching walk's convergence run (256 samples at the page's seed), also computed by the CLI. */

@@ -69,6 +69,18 @@ describe('ExBEHRT layout', () => {
     expect(g2.unknown).toEqual({ 'diagnosis:NEW': 1, 'procedure:PX': 1 });
     expect(vocab.diagnosis[g2.diagnosis[1]]).toBe('[UNK]');
   });
+  it('value bins: deciles plus equal steps between the 1st and 99th percentiles, so a sparse tail is resolved', () => {
+    // 90% of the values are dense around 4.0; 10% form a sparse low tail 2.0-3.8 (as albumin does)
+    const values = [...Array.from({ length: 900 }, (_, i) => 3.9 + (i % 5) * 0.05), ...Array.from({ length: 100 }, (_, i) => 2.0 + i * 0.018)];
+    const many = parsePatient({ id: 'b', sex: 'F', birthDate: '1950-01-01', visits: [{ date: '2020-01-01', events: values.map((v) => ({ modality: 'lab', code: 'ALB', value: v })) }] });
+    const edges = buildVocab([many], ['lab']).bins['lab:ALB'];
+    expect(edges.every((e, i) => i === 0 || e > edges[i - 1])).toBe(true);
+    // the deciles alone put everything below 3.9 in one bin; the steps split 2.9 from 3.1
+    const tok = (v: number) => eventToken({ modality: 'lab', code: 'ALB', value: v }, { 'lab:ALB': edges });
+    expect(tok(2.9)).not.toBe(tok(3.1));
+    expect(tok(2.2)).not.toBe(tok(2.9));
+    expect(edges.filter((e) => e < 3.9).length).toBeGreaterThanOrEqual(10);
+  });
   it('keeps the most recent visits when the sequence is too long, and says so', () => {
     const many = parsePatient({
       ...patient,

@@ -9,12 +9,15 @@ import {
   NTPROBNP_HIGH,
   TASK_NAMES,
   TASK_WINDOW_DAYS,
+  counterfactualTimeline,
   generateCohort,
   isCancerPatient,
   plantedTruth,
   truthEventsFor,
+  valuesByCode,
   type TaskName,
 } from '../../src/data/synthetic';
+import { rng } from '../../src/data/random';
 
 const N = 2000;
 const { patients, truth } = generateCohort({ n: N, seed: 11 });
@@ -320,5 +323,50 @@ describe('ground truth', () => {
   it('is plain JSON (no Infinity/NaN lost on the way)', () => {
     const back = JSON.parse(JSON.stringify(truth));
     expect(back).toEqual(truth);
+  });
+});
+
+describe('counterfactual timelines (training augmentation)', () => {
+  const values = valuesByCode(patients);
+  const events = (p: Patient) => p.visits.flatMap((v) => v.events);
+  it('rates of zero give the same timeline back; the original is never changed', () => {
+    const p = cancer[0];
+    const before = JSON.stringify(p);
+    const same = counterfactualTimeline(p, { codeRate: 0, eventRate: 0, valueRate: 0, values }, rng(1));
+    expect(JSON.stringify(same)).toBe(before);
+    counterfactualTimeline(p, { codeRate: 0.9, eventRate: 0.9, valueRate: 1, values }, rng(1));
+    expect(JSON.stringify(p)).toBe(before);
+  });
+  it('removes whole codes, swaps the primary cancer for another (still eligible), keeps every visit, and draws swapped values from the pool', () => {
+    let removedAllOfACode = 0;
+    let renamedPrimary = 0;
+    for (const p of cancer.slice(0, 50)) {
+      const cf = counterfactualTimeline(p, { codeRate: 0.5, eventRate: 0, valueRate: 1, values }, rng(7));
+      expect(cf.visits.map((v) => v.date)).toEqual(p.visits.map((v) => v.date));
+      // the primary cancer stays (same visits), possibly as another primary of the patient's sex
+      const primaries = ['C34.90', 'C18.9', 'C50.919', 'C61', 'C25.9'];
+      const primaryAt = (q: Patient) => q.visits.map((v) => v.events.filter((e) => e.modality === 'diagnosis' && primaries.includes(e.code)).length);
+      expect(primaryAt(cf)).toEqual(primaryAt(p));
+      const newPrimaries = new Set(events(cf).filter((e) => primaries.includes(e.code)).map((e) => e.code));
+      expect(newPrimaries.size).toBe(1);
+      expect([...newPrimaries][0]).not.toBe(p.sex === 'F' ? 'C61' : 'C50.919');
+      if ([...newPrimaries][0] !== events(p).find((e) => primaries.includes(e.code))!.code) renamedPrimary++;
+      expect(isCancerPatient(cf)).toBe(true);
+      const codes = (q: Patient) => new Set(events(q).filter((e) => !primaries.includes(e.code)).map((e) => `${e.modality}|${e.code}`));
+      for (const k of codes(p)) if (!codes(cf).has(k)) removedAllOfACode++;
+      // any other code either keeps all its events or loses all of them (eventRate 0)
+      for (const k of codes(cf)) expect(events(cf).filter((e) => `${e.modality}|${e.code}` === k).length).toBe(events(p).filter((e) => `${e.modality}|${e.code}` === k).length);
+      for (const e of events(cf)) if (e.value !== undefined) expect(values.get(e.code)).toContain(e.value);
+    }
+    expect(removedAllOfACode).toBeGreaterThan(100);
+    expect(renamedPrimary).toBeGreaterThan(10);
+  });
+  it('is scored by plantedTruth like any timeline: removing I10 everywhere removes the hypertension factor', () => {
+    const p = patients.find((q) => hasFactor(q, 'hf_12m', 'hypertension'))!;
+    const rand = rng(3);
+    let cf = p;
+    while (events(cf).some((e) => e.code === 'I10')) cf = counterfactualTimeline(p, { codeRate: 0.5, eventRate: 0, valueRate: 0, values }, rand);
+    expect(plantedTruth(cf, 'hf_12m').factors).not.toContain('hypertension');
+    expect(plantedTruth(cf, 'hf_12m').trueLogit).toBeLessThan(truth.patients[p.id].hf_12m.trueLogit);
   });
 });

@@ -1,7 +1,7 @@
 // Training is deterministic for a seed, learns a planted signal, and leaves no tensors behind.
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { generateCohort } from '../../src/data/synthetic';
+import { counterfactualTimeline, generateCohort, plantedTruth, valuesByCode, type TaskName } from '../../src/data/synthetic';
 import { splitCohort, trainModel, type TrainOptions } from '../../src/model/train';
 
 const { patients } = generateCohort({ n: 120, seed: 5 });
@@ -32,6 +32,24 @@ describe('training', () => {
     // the vocab is built from the training split, the config sized from it
     expect(a.config.vocab_size).toBe(a.vocab.diagnosis.length);
     expect(a.config.modalities.map((m) => m.vocab_size)).toEqual([a.vocab.modalities.medication.length, a.vocab.modalities.lab.length]);
+  });
+  it('fits soft targets (the planted probability) on counterfactual copies, stopping on their validation loss', async () => {
+    const targetOf = (p: (typeof train)[number], t: string) => plantedTruth(p, t as TaskName).probability;
+    const values = valuesByCode(train);
+    let edited = 0;
+    const before = tf.memory().numTensors;
+    const r = await trainModel(train, val, {
+      ...opts,
+      maxEpochs: 2,
+      targetOf,
+      augment: (p, rand) => (edited++, counterfactualTimeline(p, { codeRate: 0.3, eventRate: 0.1, valueRate: 0.3, values }, rand)),
+    });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(edited).toBe(2 * train.length); // a fresh copy of every patient every epoch
+    const ft = r.history.filter((h) => h.phase === 'finetune');
+    expect(ft.every((h) => Number.isFinite(h.valLoss))).toBe(true);
+    expect(r.bestEpoch).toBe(ft.reduce((b, h) => (h.valLoss! < b.valLoss! ? h : b)).epoch);
+    await expect(trainModel(train, val, { ...opts, augment: (p) => p })).rejects.toThrow(/augment needs targetOf/);
   });
   it('splits patients 70/15/15 without overlap, the same way for a seed', () => {
     const s = splitCohort(patients, 5);
