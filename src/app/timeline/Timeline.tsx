@@ -448,11 +448,11 @@ export function Timeline({ model, width = 960, height, pinnedId, onPin, onMarkCo
     structureRef.current = model.structureKey;
     geoJoinedRef.current = g;
 
+    // another patient starts at the full view (the zoom event repaints everything x-dependent);
+    // a what-if revision of the same patient keeps it
+    const reset = structural && patientRef.current !== model.patientId && patientRef.current !== null && !!plotRef.current && !!zoomRef.current;
     if (structural) {
-      // another patient starts at the full view; a what-if revision of the same patient keeps it
-      if (patientRef.current !== model.patientId && patientRef.current !== null && plotRef.current && zoomRef.current) {
-        select(plotRef.current).call(zoomRef.current.transform, zoomIdentity);
-      }
+      if (reset) select(plotRef.current!).call(zoomRef.current!.transform, zoomIdentity);
       patientRef.current = model.patientId;
       if (overviewAxisRef.current) {
         select(overviewAxisRef.current)
@@ -480,8 +480,8 @@ export function Timeline({ model, width = 960, height, pinnedId, onPin, onMarkCo
     }
     // a new structure or geometry: everything x-dependent (canvas, overlays, axis, hit targets'
     // group); a progressive result only repaints the canvas and moves the rings
-    if (structural) applyTransform(transformRef.current, false);
-    else {
+    if (structural && !reset) applyTransform(transformRef.current, false);
+    else if (!structural) {
       paint();
       placeOverlays();
     }
