@@ -155,7 +155,8 @@ export async function trainModel(train: Patient[], val: Patient[], o: TrainOptio
   }
   mlmOpt.dispose();
 
-  // 2. fine-tuning: all heads together, best epoch by mean validation AUROC
+  // 2. fine-tuning: all heads together; best epoch by validation loss against soft targets, else by
+  //    mean validation AUROC
   const ftOpt = tf.train.adam(o.learningRate);
   if (o.augment && !o.targetOf) throw new Error('trainModel: augment needs targetOf (the target of an edited timeline)');
   const targetsOf = (ps: Patient[]) => config.tasks.map((t) => (o.targetOf ? Float32Array.from(ps, (p) => o.targetOf!(p, t.name)) : labelsOf(ps, t.name)));
