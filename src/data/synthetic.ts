@@ -196,6 +196,9 @@ function taskTruths(): Record<TaskName, TaskTruth> {
   };
 }
 
+const isCancerCode = (e: ClinicalEvent) => e.modality === 'diagnosis' && e.code.charCodeAt(0) === 67; /* C */
+const isPrimaryCancer = (e: ClinicalEvent) => e.modality === 'diagnosis' && PRIMARY_CANCERS.includes(e.code as CancerType);
+
 /** Cancer patient = any diagnosis code starting with C (only malignant neoplasms do in the catalogue). */
 export function isCancerPatient(p: Patient): boolean {
   return p.visits.some((v) => v.events.some(isCancerCode));
@@ -307,11 +310,14 @@ export function counterfactualTimeline(
   const visits = patient.visits.map((v) => {
     const events: ClinicalEvent[] = [];
     for (const e of v.events) {
-      const primary = renamed.has(e.code) && e.modality === 'diagnosis';
-      if (!primary && !PRIMARY_CANCERS.includes(e.code as CancerType) && (dropped.has(`${e.modality}|${e.code}`) || rand() < o.eventRate)) continue;
+      if (isPrimaryCancer(e)) {
+        // never removed: it keeps the patient in the death_6m population
+        events.push(renamed.has(e.code) ? { ...e, code: renamed.get(e.code)! } : e);
+        continue;
+      }
+      if (dropped.has(`${e.modality}|${e.code}`) || rand() < o.eventRate) continue;
       const pool = e.value !== undefined ? o.values.get(e.code) : undefined;
-      if (primary) events.push({ ...e, code: renamed.get(e.code)! });
-      else events.push(pool?.length && rand() < o.valueRate ? { ...e, value: pool[Math.floor(rand() * pool.length)] } : e);
+      events.push(pool?.length && rand() < o.valueRate ? { ...e, value: pool[Math.floor(rand() * pool.length)] } : e);
     }
     return { ...v, events };
   });
@@ -324,7 +330,6 @@ export function valuesByCode(patients: Patient[]): Map<string, number[]> {
   for (const p of patients) for (const v of p.visits) for (const e of v.events) if (e.value !== undefined) (out.get(e.code) ?? out.set(e.code, []).get(e.code)!).push(e.value);
   return out;
 }
-const isCancerCode = (e: ClinicalEvent) => e.modality === 'diagnosis' && e.code.charCodeAt(0) === 67; /* C */
 
 /** The truth events of one patient for one task (empty when unknown). */
 export function truthEventsFor(truth: GroundTruth, patientId: string, task: string): TruthEvent[] {
