@@ -43,12 +43,17 @@ export async function trainCommand(v: Values): Promise<void> {
   const out = typeof v.out === 'string' ? v.out : `public/models/${arch}`;
   const n = num(v.n, 6000);
   const seed = num(v.seed, 7);
+  const targets = (v.targets ?? 'planted') as string;
+  if (targets !== 'labels' && targets !== 'planted') throw new Error(`--targets must be labels or planted, not ${targets}`);
+  const rate = (flag: string, d: number) => {
+    const r = num(v[flag], d);
+    if (!(r >= 0 && r <= 1)) throw new Error(`--${flag} must be a probability between 0 and 1, not ${v[flag]}`);
+    return r;
+  };
+  const rates = { codeRate: rate('drop-codes', 0.5), eventRate: rate('drop-events', 0.1), valueRate: rate('swap-values', 0.6) };
   const backend = await useBackend(typeof v.backend === 'string' ? v.backend : undefined);
   const log = (m: string) => process.stderr.write(`[${arch}] ${m}\n`);
   const { patients } = generateCohort({ n, seed });
-  const targets = (v.targets ?? 'planted') as string;
-  if (targets !== 'labels' && targets !== 'planted') throw new Error(`--targets must be labels or planted, not ${targets}`);
-  const rates = { codeRate: num(v['drop-codes'], 0.5), eventRate: num(v['drop-events'], 0.1), valueRate: num(v['swap-values'], 0.6) };
   const { train, val, test } = splitCohort(patients, seed);
   const values = valuesByCode(train);
   log(`cohort n=${n} seed=${seed}: train ${train.length}, validation ${val.length}, test ${test.length}; backend ${backend}`);

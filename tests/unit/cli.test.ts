@@ -66,5 +66,9 @@ describe('exbehrt CLI', { timeout: 60_000 }, () => {
     await expect(cli('predict', '--patients', bad)).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/missing --model/) });
     await expect(cli('predict', '--model', join(dir, 'nope'), '--patients', patientsFile)).rejects.toMatchObject({ stderr: expect.stringMatching(/nope: cannot open model folder/) });
     await expect(cli('attribute', '--model', modelDir, '--patients', patientsFile, '--task', 'nope', '--method', 'gxi')).rejects.toMatchObject({ stderr: expect.stringMatching(/unknown task "nope"/) });
+    // training options are checked before any work starts
+    await expect(cli('train', '--out', join(dir, 'never'), '--targets', 'soft')).rejects.toMatchObject({ stderr: expect.stringMatching(/--targets must be labels or planted, not soft/) });
+    await expect(cli('train', '--out', join(dir, 'never'), '--drop-codes', 'abc')).rejects.toMatchObject({ stderr: expect.stringMatching(/--drop-codes must be a probability between 0 and 1, not abc/) });
+    await expect(cli('train', '--out', join(dir, 'never'), '--swap-values', '1.5')).rejects.toMatchObject({ stderr: expect.stringMatching(/--swap-values must be a probability between 0 and 1, not 1.5/) });
   });
 });
