@@ -42,20 +42,24 @@ try {
     const page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
     page.setDefaultTimeout(120_000);
     await page.addInitScript((events) => {
-      // frame-to-frame intervals from the long timeline's first frame on screen until it is complete
+      // frame-to-frame intervals from the last frame before the long timeline is committed until it
+      // is complete, read when each frame's callbacks actually run (performance.now()): the rAF
+      // timestamp is the frame's scheduled begin time, which stays on the vsync grid even when a
+      // long task delays the frame
       const w = globalThis;
       w.__frames = [];
       w.__longTasks = [];
       new PerformanceObserver((l) => l.getEntries().forEach((e) => w.__longTasks.push({ at: e.startTime, ms: e.duration }))).observe({ entryTypes: ['longtask'] });
       let last = null;
-      const tick = (t) => {
+      const tick = () => {
+        const t = performance.now();
         const root = document.querySelector('[data-render-complete]');
         if (root?.getAttribute('data-marks') === String(events)) {
           if (last !== null) w.__frames.push(t - last);
-          last = t;
-          w.__t0 ??= t;
+          w.__t0 ??= last ?? t;
           if (root.getAttribute('data-render-complete') === 'true') return void (w.__done = t);
         }
+        last = t;
         requestAnimationFrame(tick);
       };
       requestAnimationFrame(tick);

@@ -103,6 +103,9 @@ const CHECKS = [
       const option = page.locator(`[data-testid="patient-${id}"]`);
       await option.click();
       if ((await option.getAttribute('aria-selected')) !== 'true') throw new Error(`patient ${id} not shown as selected`);
+      // the new patient's marks are on the canvas (painted two frames after the commit, or at once
+      // where the canvas was resized)
+      await expectMarksPainted(page, fixture.patient);
       const problems = [];
       for (const row of expected) {
         const cell = page.locator(`[data-testid=risk-card][data-patient-id="${id}"] [data-testid="risk-${row.task}"]`);
@@ -709,6 +712,26 @@ const TEACH_JOB = { task: 'hf_12m', method: 'eg', samples: 256, seed: UI_JOB.see
 
 /** The event the what-if check removes: the first event of the last visit. */
 const WHAT_IF_EVENT = (p) => ({ visit: p.visits.length - 1, event: 0 });
+
+/** The timeline's canvas shows the patient's marks: pixels that are neither white nor the lane
+ *  stripe's grey, at least 10 per event (a mark is 5 px wide, outlined). */
+async function expectMarksPainted(page, patient) {
+  const events = patient.visits.reduce((s, v) => s + v.events.length, 0);
+  const painted = await page
+    .waitForFunction(
+      (events) => {
+        const c = document.querySelector('[data-testid=timeline-canvas]');
+        const d = c?.getContext('2d')?.getImageData(0, 0, c.width, c.height).data;
+        let n = 0;
+        for (let i = 0; d && i < d.length; i += 4) if (!(d[i] === 255 && d[i + 1] === 255 && d[i + 2] === 255) && !(d[i] === 246 && d[i + 1] === 247 && d[i + 2] === 249)) n++;
+        return n >= 10 * events && n;
+      },
+      events,
+      { timeout: 10_000 },
+    )
+    .catch(() => null);
+  if (!painted) throw new Error(`the timeline canvas does not show the ${events} events of ${patient.id}`);
+}
 
 async function selectPatient(page, id) {
   await page.locator('[data-testid=patient-search]').fill(id);

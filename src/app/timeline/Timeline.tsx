@@ -184,6 +184,9 @@ export function Timeline({ model, width = 960, height, pinnedId, onPin, onMarkCo
   const idleRef = useRef<(() => void) | null>(null);
   /** device pixels per SVG unit of the canvases' backing stores (x, y) */
   const canvasScaleRef = useRef<[number, number] | null>(null);
+  /** set while a new patient or geometry is committed: paint() then paints in the next frame */
+  const deferPaintRef = useRef(false);
+  const paintFrameRef = useRef<number | null>(null);
   const overviewScaleRef = useRef<[number, number] | null>(null);
 
   const setPinned = useCallback(
@@ -207,7 +210,11 @@ export function Timeline({ model, width = 960, height, pinnedId, onPin, onMarkCo
     return markBox(m, geoRef.current, visitLeft(xz, m.time));
   }, []);
 
-  /** Paint the plot area (stripes, bars, marks) on the canvas for the latest model and zoom. */
+  /** Paint the plot area (stripes, bars, marks) on the canvas for the latest model and zoom. With
+   *  `deferPaintRef` set (a new patient or geometry is being committed), the canvas is cleared now
+   *  and painted two animation frames later instead: the browser's layout of the new SVG frame
+   *  takes one frame, the first paint of thousands of marks (JIT still cold) and its raster the
+   *  next, so that neither frame runs long. */
   const paint = useCallback(() => {
     const canvas = canvasRef.current;
     const ctx = canvas?.getContext('2d', { alpha: false });
@@ -222,6 +229,22 @@ export function Timeline({ model, width = 960, height, pinnedId, onPin, onMarkCo
       canvas.width = Math.round(clip.width * dpr);
       canvas.height = Math.round(clip.height * dpr);
       scale = canvasScaleRef.current = [canvas.width / clip.width, canvas.height / clip.height];
+    }
+    if (paintFrameRef.current !== null) cancelAnimationFrame(paintFrameRef.current);
+    paintFrameRef.current = null;
+    if (deferPaintRef.current && typeof requestAnimationFrame === 'function') {
+      ctx.setTransform(1, 0, 0, 1, 0, 0);
+      ctx.fillStyle = '#ffffff';
+      ctx.fillRect(0, 0, canvas.width, canvas.height);
+      // two frames on: the next one lays out the committed SVG (the canvas blank and cheap to
+      // composite), the one after paints the marks
+      paintFrameRef.current = requestAnimationFrame(() => {
+        paintFrameRef.current = requestAnimationFrame(() => {
+          paintFrameRef.current = null;
+          paint();
+        });
+      });
+      return;
     }
     drawPlotScene(ctx, plotScene(modelRef.current, g, transformRef.current.rescaleX(xBaseRef.current)), scale[0], scale[1]);
   }, []);
@@ -451,6 +474,7 @@ export function Timeline({ model, width = 960, height, pinnedId, onPin, onMarkCo
     // another patient starts at the full view (the zoom event repaints everything x-dependent);
     // a what-if revision of the same patient keeps it
     const reset = structural && patientRef.current !== model.patientId && patientRef.current !== null && !!plotRef.current && !!zoomRef.current;
+    deferPaintRef.current = structural;
     if (structural) {
       if (reset) select(plotRef.current!).call(zoomRef.current!.transform, zoomIdentity);
       patientRef.current = model.patientId;
@@ -485,6 +509,7 @@ export function Timeline({ model, width = 960, height, pinnedId, onPin, onMarkCo
       paint();
       placeOverlays();
     }
+    deferPaintRef.current = false;
 
     paintOverview();
 
@@ -516,7 +541,13 @@ export function Timeline({ model, width = 960, height, pinnedId, onPin, onMarkCo
   useLayoutEffect(() => {
     draw();
   }, [model, geo, xBase, draw]);
-  useEffect(() => () => idleRef.current?.(), []);
+  useEffect(
+    () => () => {
+      idleRef.current?.();
+      if (paintFrameRef.current !== null) cancelAnimationFrame(paintFrameRef.current);
+    },
+    [],
+  );
 
   // pinned ring follows the pinned mark
   useLayoutEffect(() => {

@@ -84,8 +84,9 @@ export interface TimelineVisit {
   /** result.visit[index]: every part of every token of the visit (placeholder and [SEP] included) */
   contribution: number | null;
   eventCount: number;
-  /** marks of this visit, in lane order then event order */
+  /** marks of this visit, in lane order then event order: model.marks[firstMark + j] is markIds[j] */
   markIds: string[];
+  firstMark: number;
 }
 
 export interface StaticPartCell {
@@ -174,6 +175,7 @@ function skeletonOf(patient: Patient): Skeleton {
     });
     const markIds: string[] = [];
     const toMark: number[] = [];
+    const firstMark = marks.length;
     for (const lane of LANES) {
       const list = perLane.get(lane.id);
       if (!list) continue;
@@ -205,7 +207,7 @@ function skeletonOf(patient: Patient): Skeleton {
       });
     }
     eventMark.push(toMark);
-    visits.push({ index: vi, date: v.date, time, contribution: null, eventCount: v.events.length, markIds });
+    visits.push({ index: vi, date: v.date, time, contribution: null, eventCount: v.events.length, markIds, firstMark });
   });
   const laneOrder = Object.fromEntries(LANES.map((l) => [l.id, [] as number[]])) as Record<LaneId, number[]>;
   marks.forEach((m, i) => laneOrder[m.lane].push(i));

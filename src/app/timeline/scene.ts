@@ -166,10 +166,11 @@ export function plotScene(model: TimelineModel, g: Geometry, x: XScale): PlotSce
     if (!(vx >= left && vx <= right)) continue;
     const b = barBox(v.contribution, g, paint.visitDomain);
     const bar: SceneBar = { visit: v.index, x: vx, y: b.y, width: MARK_W, height: b.height, fill: paint.barFill[v.index], firstMark: marks.length, endMark: 0 };
-    for (const id of v.markIds) {
-      const i = model.markIndex.get(id)!;
-      const box = markBox(model.marks[i], g, vx);
-      marks.push({ id, ...box, fill: paint.markFill[i] });
+    // a visit's marks are contiguous in model.marks (no id lookups: this runs every zoom frame)
+    for (let i = v.firstMark, end = v.firstMark + v.markIds.length; i < end; i++) {
+      const m = model.marks[i];
+      const box = markBox(m, g, vx);
+      marks.push({ id: m.id, x: box.x, y: box.y, width: box.width, height: box.height, fill: paint.markFill[i] });
     }
     bar.endMark = marks.length;
     bars.push(bar);
@@ -347,10 +348,10 @@ export function hitTest(model: TimelineModel, g: Geometry, x: XScale, invert: (p
     const vx = visitLeft(x, v.time);
     if (px < vx - slop || px > vx + MARK_W + slop) continue;
     if (py >= g.lanesTop) {
-      for (const id of v.markIds) {
-        const m = model.marks[model.markIndex.get(id)!];
+      for (let i = v.firstMark, end = v.firstMark + v.markIds.length; i < end; i++) {
+        const m = model.marks[i];
         const b = markBox(m, g, vx);
-        if (py >= b.y - 0.5 && py <= b.y + b.height + 0.5) return { kind: 'mark', id, box: b };
+        if (py >= b.y - 0.5 && py <= b.y + b.height + 0.5) return { kind: 'mark', id: m.id, box: b };
       }
     } else {
       const b = barBox(v.contribution, g, paint.visitDomain);
