@@ -105,7 +105,7 @@ const CHECKS = [
       if ((await option.getAttribute('aria-selected')) !== 'true') throw new Error(`patient ${id} not shown as selected`);
       // the new patient's marks are on the canvas (painted two frames after the commit, or at once
       // where the canvas was resized)
-      await expectMarksPainted(page, fixture.patient);
+      await expectMarksPainted(page, fixture.patient.visits.reduce((s, v) => s + v.events.length, 0), id);
       const problems = [];
       for (const row of expected) {
         const cell = page.locator(`[data-testid=risk-card][data-patient-id="${id}"] [data-testid="risk-${row.task}"]`);
@@ -116,6 +116,22 @@ const CHECKS = [
           problems.push(`${row.task}: page ${text}, CLI ${row.probability.toFixed(6)} (difference ${Math.abs(value - row.probability).toExponential(2)})`);
       }
       if (problems.length) throw new Error(problems.join('; '));
+    },
+  },
+  {
+    name: 'timeline: a long patient opened after a short one is painted on the canvas (two frames after the commit)',
+    only: 'wasm', // the view alone (the benchmark's page), no engine
+    async run({ page, origin }) {
+      // the page shows 40 events, then 300 in the same timeline: the deferred paint of a new patient
+      // (in the workbench a switch may also resize the canvas, which paints at once)
+      const bench = await page.context().newPage();
+      try {
+        await bench.goto(origin + '/?bench=timeline&events=300');
+        await bench.waitForSelector('[data-marks="300"]');
+        await expectMarksPainted(bench, 300, 'the 300-event stress patient');
+      } finally {
+        await bench.close();
+      }
     },
   },
   {
@@ -715,8 +731,7 @@ const WHAT_IF_EVENT = (p) => ({ visit: p.visits.length - 1, event: 0 });
 
 /** The timeline's canvas shows the patient's marks: pixels that are neither white nor the lane
  *  stripe's grey, at least 10 per event (a mark is 5 px wide, outlined). */
-async function expectMarksPainted(page, patient) {
-  const events = patient.visits.reduce((s, v) => s + v.events.length, 0);
+async function expectMarksPainted(page, events, what) {
   const painted = await page
     .waitForFunction(
       (events) => {
@@ -730,7 +745,7 @@ async function expectMarksPainted(page, patient) {
       { timeout: 10_000 },
     )
     .catch(() => null);
-  if (!painted) throw new Error(`the timeline canvas does not show the ${events} events of ${patient.id}`);
+  if (!painted) throw new Error(`the timeline canvas does not show the ${events} events of ${what}`);
 }
 
 async function selectPatient(page, id) {

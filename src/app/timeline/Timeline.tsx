@@ -184,7 +184,8 @@ export function Timeline({ model, width = 960, height, pinnedId, onPin, onMarkCo
   const idleRef = useRef<(() => void) | null>(null);
   /** device pixels per SVG unit of the canvases' backing stores (x, y) */
   const canvasScaleRef = useRef<[number, number] | null>(null);
-  /** set while a new patient or geometry is committed: paint() then paints in the next frame */
+  /** set while a new patient or geometry is committed: paint() then clears the canvas and paints
+   *  two frames later */
   const deferPaintRef = useRef(false);
   const paintFrameRef = useRef<number | null>(null);
   const overviewScaleRef = useRef<[number, number] | null>(null);
@@ -241,6 +242,7 @@ export function Timeline({ model, width = 960, height, pinnedId, onPin, onMarkCo
       paintFrameRef.current = requestAnimationFrame(() => {
         paintFrameRef.current = requestAnimationFrame(() => {
           paintFrameRef.current = null;
+          deferPaintRef.current = false; // (a draw() that threw must not defer every paint after it)
           paint();
         });
       });
