@@ -82,7 +82,9 @@ describe('randomisation cascade', { timeout: 300_000 }, () => {
 });
 
 /** A fake engine whose attribute reports progress per batch and can be cancelled. */
-function fakeEngine() {
+/** A fake engine: each batch takes a timer tick. With `hold.on` a job does not finish until it is
+ *  cancelled, so that a test can cancel it mid-run whatever the machine's load. */
+function fakeEngine(hold = { on: false }) {
   const cancelled = new Set<string>();
   const calls: string[] = [];
   const result = (done: number, total: number, gap: number): AttributionResult =>
@@ -94,6 +96,7 @@ function fakeEngine() {
       const b = job.batchSize ?? Math.max(1, total);
       for (let n = b; n <= total; n += b) {
         await new Promise((r) => setTimeout(r, 1));
+        while (hold.on && !cancelled.has(jobId)) await new Promise((r) => setTimeout(r, 1));
         if (cancelled.has(jobId)) return { result: { ...result(n, total, 0), cancelled: true }, backend: 'cpu', referenceSize: 10 };
         onProgress?.(result(n, total, 0.5 / n));
       }
@@ -147,13 +150,17 @@ describe('teaching store', () => {
   });
 
   it('cancel marks the running step cancelled and a new run starts cleanly', async () => {
-    const { engine } = fakeEngine();
+    const hold = { on: true };
+    const { engine, calls } = fakeEngine(hold);
     const store = createTeachingStore(engine, () => ctx('a'));
     const running = store.getState().runMethods();
-    await new Promise((r) => setTimeout(r, 2));
+    // cancel while the first method's job is running (it holds until then)
+    while (calls.length === 0) await new Promise((r) => setTimeout(r, 1));
+    expect(store.getState().methods.status).toBe('running');
     await store.getState().cancel();
     await running;
     expect(store.getState().methods.status).toBe('cancelled');
+    hold.on = false;
     await store.getState().runMethods();
     expect(store.getState().methods.status).toBe('done');
     expect(Object.keys(store.getState().methods.data!)).toEqual(['eg', 'ig', 'occlusion']);
