@@ -17,7 +17,7 @@ import {
   NO_ATTRIBUTION_COLOUR,
   topCodes,
 } from '../../src/app/timeline/model';
-import { COLOUR_STEPS, drawOverviewScene, drawPlotScene, geometryOf, hitTest, LANE_INDEX, MARK_W, markBox, OVERVIEW_FILL, overviewScene, overviewSceneSvg, plotScene, plotSceneSvg, STRIPES, type SceneContext } from '../../src/app/timeline/scene';
+import { COLOUR_STEPS, drawOverviewScene, drawPlotScene, geometryOf, hitTest, LANE_INDEX, MARK_W, markBox, OVERVIEW_FILL, overviewScene, overviewSceneSvg, plotScene, plotSceneSvg, sceneParts, STRIPES, type SceneContext } from '../../src/app/timeline/scene';
 import { stressPatient, stressResult } from '../../src/app/timeline/stress';
 import { Timeline } from '../../src/app/timeline/Timeline';
 import { TopCodesTable } from '../../src/app/timeline/TopCodesTable';
@@ -366,6 +366,52 @@ describe('plot scene (shared by the canvas, the export and hit testing)', () => 
     expect(fills).toContainEqual([mark.fill, Math.round((mark.x - scene.clip.x) * 2), Math.round((mark.y - scene.clip.y) * 2), MARK_W * 2, expect.any(Number)]);
     expect(rects).toBe(3 + 7);
     expect(strokes).toBe(1);
+  });
+
+  it('paints a scene in parts (a first paint spread over frames) with the same calls as one paint', () => {
+    const { patient: sp, result: sr } = stressPatient(2000);
+    const long = buildTimeline(sp, sr);
+    const [t0, t1] = long.timeExtent;
+    const scene = plotScene(long, g, (t: number) => g.plotLeft + ((t - t0) / (t1 - t0)) * (g.plotRight - g.plotLeft));
+    const recorder = () => {
+      const calls: string[] = [];
+      const ctx = {
+        fillStyle: '',
+        strokeStyle: '',
+        lineWidth: 1,
+        setTransform() {},
+        fillRect(x0: number, y0: number, w: number, h: number) {
+          calls.push(`fill ${String(this.fillStyle)} ${x0} ${y0} ${w} ${h}`);
+        },
+        beginPath() {
+          calls.push('begin');
+        },
+        rect(x0: number, y0: number, w: number, h: number) {
+          calls.push(`rect ${x0} ${y0} ${w} ${h}`);
+        },
+        stroke() {
+          calls.push(`stroke ${String(this.strokeStyle)} ${this.lineWidth}`);
+        },
+      } satisfies SceneContext;
+      return { ctx, calls };
+    };
+    const whole = recorder();
+    drawPlotScene(whole.ctx, scene, 1.5, 1.5);
+    const parts = sceneParts(scene, 1000);
+    expect(parts).toHaveLength(2);
+    expect(parts[0].from).toBe(0);
+    expect(parts[1]).toEqual({ from: parts[0].to, to: scene.bars.length });
+    const marksIn = (p: { from: number; to: number }) => scene.bars.slice(p.from, p.to).reduce((n, b) => n + b.endMark - b.firstMark, 0);
+    expect(Math.abs(marksIn(parts[0]) - 1000)).toBeLessThan(50);
+    const split = recorder();
+    for (const p of parts) drawPlotScene(split.ctx, scene, 1.5, 1.5, p);
+    expect(split.calls).toEqual(whole.calls);
+    // only the last part outlines, only the first lays the ground
+    const first = recorder();
+    drawPlotScene(first.ctx, scene, 1.5, 1.5, parts[0]);
+    expect(first.calls.some((c) => c.startsWith('stroke'))).toBe(false);
+    expect(first.calls[0]).toMatch(/^fill #ffffff 0 0 /);
+    expect(sceneParts(scene, 5000)).toEqual([{ from: 0, to: scene.bars.length }]);
   });
 
   it('writes the same scene as SVG for the export: stripes, bars and marks with their fills', () => {

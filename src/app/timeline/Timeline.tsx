@@ -63,10 +63,13 @@ import {
   plotClip,
   plotScene,
   plotSceneSvg,
+  sceneParts,
   STATIC_W,
   visitLeft,
   type Geometry,
   type Hit,
+  type PlotScene,
+  type ScenePart,
 } from './scene';
 import './timeline.css';
 
@@ -87,6 +90,9 @@ const DAY = 86_400_000;
 /** invisible hit-target rects (automation hooks) made per idle slice: small enough that the style
  *  work they add to the next frame stays a few ms */
 const TARGETS_PER_SLICE = 100;
+/** a new patient's first paint: marks per animation frame (fills and raster of ~1,000 boxes fit a
+ *  frame on a slow machine with the JIT still cold; 2,000 did not) */
+const FIRST_PAINT_MARKS = 1000;
 
 /** Run `f` when the main thread is idle (a timeout where requestIdleCallback is missing). */
 const whenIdle = (f: () => void): (() => void) => {
@@ -185,7 +191,7 @@ export function Timeline({ model, width = 960, height, pinnedId, onPin, onMarkCo
   /** device pixels per SVG unit of the canvases' backing stores (x, y) */
   const canvasScaleRef = useRef<[number, number] | null>(null);
   /** set while a new patient or geometry is committed: paint() then clears the canvas and paints
-   *  two frames later */
+   *  in the frames after the next */
   const deferPaintRef = useRef(false);
   const paintFrameRef = useRef<number | null>(null);
   const overviewScaleRef = useRef<[number, number] | null>(null);
@@ -213,9 +219,9 @@ export function Timeline({ model, width = 960, height, pinnedId, onPin, onMarkCo
 
   /** Paint the plot area (stripes, bars, marks) on the canvas for the latest model and zoom. With
    *  `deferPaintRef` set (a new patient or geometry is being committed), the canvas is cleared now
-   *  and painted two animation frames later instead: the browser's layout of the new SVG frame
+   *  and painted from the second animation frame on instead: the browser's layout of the new SVG
    *  takes one frame, the first paint of thousands of marks (JIT still cold) and its raster the
-   *  next, so that neither frame runs long. */
+   *  next ones, so that no frame runs long. */
   const paint = useCallback(() => {
     const canvas = canvasRef.current;
     const ctx = canvas?.getContext('2d', { alpha: false });
@@ -237,14 +243,23 @@ export function Timeline({ model, width = 960, height, pinnedId, onPin, onMarkCo
       ctx.setTransform(1, 0, 0, 1, 0, 0);
       ctx.fillStyle = '#ffffff';
       ctx.fillRect(0, 0, canvas.width, canvas.height);
-      // two frames on: the next one lays out the committed SVG (the canvas blank and cheap to
-      // composite), the one after paints the marks
-      paintFrameRef.current = requestAnimationFrame(() => {
+      // the next frame lays out the committed SVG (the canvas blank and cheap to composite); the
+      // frames after it paint the scene in parts of FIRST_PAINT_MARKS marks, in order, so that the
+      // pixels are those of one paint (any paint() in between cancels the rest and paints it all)
+      deferPaintRef.current = false; // (a draw() that throws must not leave every paint deferred)
+      const paintPart = (scene: PlotScene, parts: ScenePart[], i: number) => {
         paintFrameRef.current = requestAnimationFrame(() => {
           paintFrameRef.current = null;
-          deferPaintRef.current = false; // (a draw() that threw must not defer every paint after it)
-          paint();
+          const sc = canvasScaleRef.current;
+          const c2 = canvasRef.current?.getContext('2d', { alpha: false });
+          if (!sc || !c2) return;
+          drawPlotScene(c2, scene, sc[0], sc[1], parts[i]);
+          if (i + 1 < parts.length) paintPart(scene, parts, i + 1);
         });
+      };
+      paintFrameRef.current = requestAnimationFrame(() => {
+        const scene = plotScene(modelRef.current, geoRef.current, transformRef.current.rescaleX(xBaseRef.current));
+        paintPart(scene, sceneParts(scene, FIRST_PAINT_MARKS), 0);
       });
       return;
     }

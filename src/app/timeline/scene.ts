@@ -185,19 +185,42 @@ export type SceneContext = Pick<CanvasRenderingContext2D, 'setTransform' | 'fill
   lineWidth: number;
 };
 
+/** Which visits (scene bars, with their marks) one drawPlotScene call paints: bars [from, to). */
+export interface ScenePart {
+  from: number;
+  to: number;
+}
+
+/** Split a scene's bars into parts of about `marksPerPart` marks each (at least one part), for a
+ *  first paint spread over several frames. */
+export function sceneParts(scene: PlotScene, marksPerPart: number): ScenePart[] {
+  const n = Math.max(1, Math.ceil(scene.marks.length / marksPerPart));
+  const parts: ScenePart[] = [];
+  let from = 0;
+  for (let i = 0; i < scene.bars.length && parts.length < n - 1; i++) {
+    if (scene.bars[i].endMark >= ((parts.length + 1) * scene.marks.length) / n) {
+      parts.push({ from, to: i + 1 });
+      from = i + 1;
+    }
+  }
+  parts.push({ from, to: scene.bars.length });
+  return parts;
+}
+
 /** Paint a scene onto a canvas that covers the scene's clip (the plot area) with `sx` × `sy`
- *  device pixels per scene unit, in one pass: stripes, zero line, then bars and marks (fills in
- *  visit order, one outline path for all). Boxes are snapped to device pixels (the SVG's crispEdges). */
-export function drawPlotScene(ctx: SceneContext, scene: PlotScene, sx: number, sy: number): void {
+ *  device pixels per scene unit: stripes, zero line, then bars and marks (fills in visit order,
+ *  one outline path for all). Boxes are snapped to device pixels (the SVG's crispEdges). With
+ *  `part`, only bars [from, to) are filled; the ground comes with the part that starts at 0 and
+ *  all the outlines with the part that ends at the last bar, so painting the parts in order gives
+ *  the same pixels as one call. */
+export function drawPlotScene(ctx: SceneContext, scene: PlotScene, sx: number, sy: number, part: ScenePart = { from: 0, to: scene.bars.length }): void {
   const c = scene.clip;
   const ox = c.x;
   const oy = c.y;
   const X = (x: number) => Math.round((x - ox) * sx);
   const Y = (y: number) => Math.round((y - oy) * sy);
   ctx.setTransform(1, 0, 0, 1, 0, 0);
-  ctx.fillStyle = '#ffffff';
-  ctx.fillRect(0, 0, Math.ceil(c.width * sx), Math.ceil(c.height * sy));
-  let fill = '#ffffff';
+  let fill = '';
   const fillBox = (r: SceneRect) => {
     const x0 = X(r.x);
     const y0 = Y(r.y);
@@ -207,16 +230,22 @@ export function drawPlotScene(ctx: SceneContext, scene: PlotScene, sx: number, s
     if (r.fill !== fill) ctx.fillStyle = fill = r.fill;
     ctx.fillRect(x0, y0, w, h);
   };
-  scene.stripes.forEach(fillBox);
-  const z = scene.zeroLine;
-  ctx.fillStyle = fill = z.stroke;
-  ctx.fillRect(X(z.x1), Y(z.y - 0.5), X(z.x2) - X(z.x1), Math.max(1, Math.round(sy)));
+  if (part.from === 0) {
+    ctx.fillStyle = fill = '#ffffff';
+    ctx.fillRect(0, 0, Math.ceil(c.width * sx), Math.ceil(c.height * sy));
+    scene.stripes.forEach(fillBox);
+    const z = scene.zeroLine;
+    ctx.fillStyle = fill = z.stroke;
+    ctx.fillRect(X(z.x1), Y(z.y - 0.5), X(z.x2) - X(z.x1), Math.max(1, Math.round(sy)));
+  }
   // bars and marks in visit order (the scene's order), as the SVG stacks them
   const marks = scene.marks;
-  for (const b of scene.bars) {
+  for (let bi = part.from; bi < part.to; bi++) {
+    const b = scene.bars[bi];
     fillBox(b);
     for (let i = b.firstMark; i < b.endMark; i++) fillBox(marks[i]);
   }
+  if (part.to < scene.bars.length) return;
   ctx.beginPath();
   const outline = (r: SceneRect) => {
     const x0 = X(r.x);
