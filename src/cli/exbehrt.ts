@@ -16,6 +16,7 @@ commands:
   synth      --n N --seed S [--out patients.jsonl] [--truth truth.json]   write a synthetic cohort
   train      --arch exbehrt|behrt --out <folder> [--n N --seed S ...]       train one model (see README)
              [--targets planted|labels] [--drop-codes R --drop-events R --swap-values R]
+             [--death-population all|cancer] [--truncate R]
   train-all  [--out-dir public/models]                                      train the shipped ExBEHRT and BEHRT
   tokenize   --model <folder> --patients <file> [--id ID]                   show the token grid of a patient
   predict    --model <folder> --patients <file.json|jsonl>                  JSON lines {patient_id, task, logit, probability}
@@ -90,6 +91,8 @@ async function main(argv: string[]): Promise<void> {
       'drop-codes': { type: 'string' },
       'drop-events': { type: 'string' },
       'swap-values': { type: 'string' },
+      'death-population': { type: 'string' },
+      truncate: { type: 'string' },
       hidden: { type: 'string' },
       layers: { type: 'string' },
       backend: { type: 'string' },

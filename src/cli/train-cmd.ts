@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { counterfactualTimeline, generateCohort, isCancerPatient, plantedTruth, valuesByCode, type TaskName } from '../data/synthetic';
+import { counterfactualTimeline, generateCohort, isCancerPatient, plantedTruth, truncatedTimeline, valuesByCode, type TaskName } from '../data/synthetic';
 import type { Patient } from '../data/schema';
 import { saveModelToDir } from '../model/folder-node';
 import { auprc, auroc } from '../model/metrics';
@@ -51,6 +51,9 @@ export async function trainCommand(v: Values): Promise<void> {
     return r;
   };
   const rates = { codeRate: rate('drop-codes', 0.5), eventRate: rate('drop-events', 0.1), valueRate: rate('swap-values', 0.6) };
+  const truncateRate = rate('truncate', 0);
+  const deathPopulation = (v['death-population'] ?? 'all') as string;
+  if (deathPopulation !== 'all' && deathPopulation !== 'cancer') throw new Error(`--death-population must be all or cancer, not ${deathPopulation}`);
   const backend = await useBackend(typeof v.backend === 'string' ? v.backend : undefined);
   const log = (m: string) => process.stderr.write(`[${arch}] ${m}\n`);
   const { patients } = generateCohort({ n, seed });
@@ -74,26 +77,33 @@ export async function trainCommand(v: Values): Promise<void> {
     batchSize: 32,
     learningRate: 1e-3,
     targetOf: targets === 'planted' ? (p, t) => plantedTruth(p, t as TaskName).probability : undefined,
-    augment: targets === 'planted' ? (p, rand) => (rand() < 0.5 ? p : counterfactualTimeline(p, { ...rates, values }, rand)) : undefined,
+    augment:
+      targets === 'planted'
+        ? (p, rand) => {
+            const q = truncateRate > 0 && rand() < truncateRate ? truncatedTimeline(p, rand) : p;
+            return rand() < 0.5 ? q : counterfactualTimeline(q, { ...rates, values }, rand);
+          }
+        : undefined,
+    inPopulation: deathPopulation === 'cancer' ? (p, t) => t !== 'death_6m' || isCancerPatient(p) : undefined,
     log,
   });
   const minutes = (performance.now() - t0) / 60000;
   // EG's default reference population: 300 training patients, stored as token grids
   const reference = buildReferenceSet(train.slice(0, 300), res.vocab, res.config, `300 patients of the synthetic training split (n=${n}, seed ${seed})`);
   const folder = { name: arch, config: res.config, vocab: res.vocab, weights: res.weights, card: null, reference };
-  const metrics = await evaluateHeldOut(folder, test);
+  const metrics = await evaluateHeldOut(folder, test, deathPopulation === 'cancer');
   log(`held-out metrics ${JSON.stringify(metrics)}`);
-  const command = `npx exbehrt train --arch ${arch} --n ${n} --seed ${seed} --targets ${targets}`;
+  const command = `npx exbehrt train --arch ${arch} --n ${n} --seed ${seed} --targets ${targets}${truncateRate > 0 ? ` --truncate ${truncateRate}` : ''}${deathPopulation !== 'all' ? ` --death-population ${deathPopulation}` : ''}`;
   const card = {
     name: arch === 'exbehrt' ? 'ExBEHRT (synthetic cohort)' : 'BEHRT, diagnosis-only baseline (synthetic cohort)',
     model_type: arch,
     version: '1',
     intended_use:
       'Research and teaching of explainability methods on EHR transformers. Trained on synthetic patients only: not for clinical decisions, not validated on real patients.',
-    out_of_scope: 'Any clinical use; real patients; populations outside adults 30-90 years.',
+    out_of_scope: `Any clinical use; real patients; populations outside adults 30-90 years${deathPopulation === 'cancer' ? '; death_6m for a patient without a cancer diagnosis' : ''}.`,
     training_data: `Synthetic multimorbid adults from the project's seeded generator (n=${n}, seed ${seed}; train ${train.length} / validation ${val.length} / held-out test ${test.length} patients) with planted risk mechanisms for ${TASKS.map((t) => t.name).join(' and ')}. ${
       targets === 'planted'
-        ? `Fine-tuned on the generator's planted probability of each outcome (soft targets), not on the drawn 0/1 labels, and every epoch on a fresh counterfactual copy of half the training patients (each code removed with probability ${rates.codeRate}, each event ${rates.eventRate}, each measured value replaced by another patient's with probability ${rates.valueRate}; a primary cancer swapped for another of the patient's sex), scored by the same mechanism; early stopping on the validation loss against the planted probability. This makes the model rely on the planted causes rather than on their proxies, so that attributions can be checked against the generator's ground truth. Held-out metrics are against the drawn labels.`
+        ? `Fine-tuned on the generator's planted probability of each outcome (soft targets), not on the drawn 0/1 labels, and every epoch on a fresh counterfactual copy of half the training patients (each code removed with probability ${rates.codeRate}, each event ${rates.eventRate}, each measured value replaced by another patient's with probability ${rates.valueRate}; a primary cancer swapped for another of the patient's sex)${truncateRate > 0 ? `, and ${truncateRate * 100}% of the patients cut short by their last 1 to 3 visits first` : ''}, scored by the same mechanism; early stopping on the validation loss against the planted probability. This makes the model rely on the planted causes rather than on their proxies, so that attributions can be checked against the generator's ground truth.${deathPopulation === 'cancer' ? ' The death_6m head saw cancer patients only: its output for a patient without a cancer diagnosis is untrained and means nothing (held-out death_6m metrics are among cancer patients).' : ''} Held-out metrics are against the drawn labels.`
         : 'Fine-tuned on the drawn 0/1 labels; early stopping on the mean validation AUROC.'
     }`,
     reference_population: 'The synthetic training cohort (adults 30-90, both sexes).',
@@ -114,8 +124,9 @@ export async function trainCommand(v: Values): Promise<void> {
   log(`wrote ${out} (${minutes.toFixed(1)} min)`);
 }
 
-/** AUROC/AUPRC per task on held-out patients; death_6m also among cancer patients alone. */
-export async function evaluateHeldOut(folder: Parameters<typeof instantiate>[0], test: Patient[]): Promise<Record<string, Metric>> {
+/** AUROC/AUPRC per task on held-out patients; death_6m also among cancer patients alone (only
+ *  there when its head was trained on cancer patients only). */
+export async function evaluateHeldOut(folder: Parameters<typeof instantiate>[0], test: Patient[], deathCancerOnly = false): Promise<Record<string, Metric>> {
   const model = instantiate(folder);
   const grids = test.map((p) => tokenize(p, folder.vocab, folder.config));
   const logits = await logitsForGrids(model, grids);
@@ -127,7 +138,7 @@ export async function evaluateHeldOut(folder: Parameters<typeof instantiate>[0],
     positives: y.reduce((a, b) => a + b, 0),
   });
   const out: Record<string, Metric> = {};
-  for (const t of folder.config.tasks) out[t.name] = metric(logits[t.name], labelsOf(test, t.name));
+  for (const t of folder.config.tasks) if (!(deathCancerOnly && t.name === 'death_6m')) out[t.name] = metric(logits[t.name], labelsOf(test, t.name));
   if (logits.death_6m) {
     const keep = test.map((p, i) => (isCancerPatient(p) ? i : -1)).filter((i) => i >= 0);
     out['death_6m (cancer patients)'] = metric(Float32Array.from(keep, (i) => logits.death_6m[i]), Float32Array.from(keep, (i) => labelsOf(test, 'death_6m')[i]));
@@ -145,7 +156,7 @@ export async function trainAllCommand(v: Values): Promise<void> {
   const run = (arch: string) =>
     new Promise<void>((resolve, reject) => {
       const args = ['bin/exbehrt.mjs', 'train', '--arch', arch, '--out', join(dir, arch), '--n', String(n), '--seed', String(seed)];
-      for (const k of ['epochs', 'mlm-epochs', 'hidden', 'layers', 'targets', 'drop-codes', 'drop-events', 'swap-values']) if (typeof v[k] === 'string') args.push(`--${k}`, v[k] as string);
+      for (const k of ['epochs', 'mlm-epochs', 'hidden', 'layers', 'targets', 'drop-codes', 'drop-events', 'swap-values', 'truncate', 'death-population']) if (typeof v[k] === 'string') args.push(`--${k}`, v[k] as string);
       const child = spawn(process.execPath, args, { stdio: 'inherit' });
       child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`training ${arch} failed (exit ${code})`))));
     });

@@ -324,6 +324,16 @@ export function counterfactualTimeline(
   return { ...patient, visits };
 }
 
+/** A timeline ending earlier: the last 1 to 3 visits dropped (at least one visit kept), so that an
+ *  earlier visit becomes the index. Why: rules that read the most recent value (the last albumin,
+ *  NT-proBNP at the last two visits) can only be learnt from timelines where "most recent" moves;
+ *  without it a model reads any low albumin of the patient as if it were the last. */
+export function truncatedTimeline(patient: Patient, rand: () => number): Patient {
+  const V = patient.visits.length;
+  const drop = Math.min(V - 1, 1 + Math.floor(rand() * 3));
+  return drop > 0 ? { ...patient, visits: patient.visits.slice(0, V - drop) } : patient;
+}
+
 /** Every measured value per code (labs, vitals), for `counterfactualTimeline`. */
 export function valuesByCode(patients: Patient[]): Map<string, number[]> {
   const out = new Map<string, number[]>();

@@ -31,6 +31,9 @@ export interface TrainOptions {
   /** fine-tuning only: a fresh (possibly edited) copy of each training patient every epoch, whose
    *  target `targetOf` computes from the edited timeline (needs targetOf) */
   augment?: (p: Patient, rand: () => number) => Patient;
+  /** fine-tuning only: whether a patient belongs to a task's population; patients outside it do not
+   *  enter that task's loss, validation loss or validation AUROC (default: everyone belongs) */
+  inPopulation?: (p: Patient, task: string) => boolean;
   log?: (msg: string) => void;
 }
 
@@ -161,6 +164,9 @@ export async function trainModel(train: Patient[], val: Patient[], o: TrainOptio
   if (o.augment && !o.targetOf) throw new Error('trainModel: augment needs targetOf (the target of an edited timeline)');
   const targetsOf = (ps: Patient[]) => config.tasks.map((t) => (o.targetOf ? Float32Array.from(ps, (p) => o.targetOf!(p, t.name)) : labelsOf(ps, t.name)));
   let trainLabels = targetsOf(train);
+  const weightsOf = (ps: Patient[]) => config.tasks.map((t) => Float32Array.from(ps, (p) => (!o.inPopulation || o.inPopulation(p, t.name) ? 1 : 0)));
+  let trainWeights = weightsOf(train);
+  const valWeights = weightsOf(val);
   let ftGrids = trainGrids;
   const valLabels = config.tasks.map((t) => labelsOf(val, t.name));
   const valTargets = o.targetOf ? targetsOf(val) : undefined;
@@ -175,6 +181,7 @@ export async function trainModel(train: Patient[], val: Patient[], o: TrainOptio
       const edited = train.map((p) => o.augment!(p, rand));
       ftGrids = edited.map((p) => tokenize(p, vocab, config));
       trainLabels = targetsOf(edited);
+      trainWeights = weightsOf(edited);
     }
     for (const idx of lengthBatches(ftGrids.length, ftGrids.map((g) => g.realLength), o.batchSize, rand)) {
       const batch = batchOf(ftGrids, idx);
@@ -184,8 +191,9 @@ export async function trainModel(train: Patient[], val: Patient[], o: TrainOptio
         const losses = config.tasks.map((t, k) => {
           const z = tf.tensor1d(Float32Array.from(idx, (i) => trainLabels[k][i]));
           const x = out.logits[t.name].reshape([-1]);
-          // numerically stable BCE with logits: softplus(x) - x z
-          return tf.mean(tf.sub(tf.softplus(x), tf.mul(x, z)));
+          const wt = tf.tensor1d(Float32Array.from(idx, (i) => trainWeights[k][i]));
+          // numerically stable BCE with logits: softplus(x) - x z, over the task's population
+          return tf.div(tf.sum(tf.mul(wt, tf.sub(tf.softplus(x), tf.mul(x, z)))), tf.maximum(tf.sum(wt), 1));
         });
         return tf.addN(losses) as tf.Scalar;
       }, true, ftVars)!;
@@ -226,18 +234,22 @@ export async function trainModel(train: Patient[], val: Patient[], o: TrainOptio
       tf.dispose(outs);
       vals.forEach((v, k) => scores[k].set(v as Float32Array, s));
     }
-    const valAuroc: Record<string, number> = Object.fromEntries(c.tasks.map((t, k) => [t.name, auroc(scores[k], labels[k])]));
+    const keep = (k: number, a: Float32Array) => a.filter((_, i) => valWeights[k][i] > 0);
+    const valAuroc: Record<string, number> = Object.fromEntries(c.tasks.map((t, k) => [t.name, auroc(keep(k, scores[k]), keep(k, labels[k]))]));
     // mean over tasks of the binary cross-entropy against the soft targets
     let valLoss: number | undefined;
     if (targets) {
       valLoss = 0;
       for (let k = 0; k < c.tasks.length; k++) {
         let l = 0;
+        let n = 0;
         for (let i = 0; i < grids.length; i++) {
+          if (!valWeights[k][i]) continue;
           const x = scores[k][i];
           l += Math.max(x, 0) - x * targets[k][i] + Math.log1p(Math.exp(-Math.abs(x)));
+          n++;
         }
-        valLoss += l / grids.length / c.tasks.length;
+        valLoss += l / Math.max(n, 1) / c.tasks.length;
       }
     }
     return { valAuroc, valLoss };

@@ -11,6 +11,7 @@ import {
   TASK_WINDOW_DAYS,
   counterfactualTimeline,
   generateCohort,
+  truncatedTimeline,
   isCancerPatient,
   plantedTruth,
   truthEventsFor,
@@ -368,5 +369,33 @@ describe('counterfactual timelines (training augmentation)', () => {
     while (events(cf).some((e) => e.code === 'I10')) cf = counterfactualTimeline(p, { codeRate: 0.5, eventRate: 0, valueRate: 0, values }, rand);
     expect(plantedTruth(cf, 'hf_12m').factors).not.toContain('hypertension');
     expect(plantedTruth(cf, 'hf_12m').trueLogit).toBeLessThan(truth.patients[p.id].hf_12m.trueLogit);
+  });
+});
+
+describe('truncatedTimeline', () => {
+  it('drops the last 1 to 3 visits (one always kept), leaves the rest as it was, and the truth reads the new last albumin', () => {
+    const dropped = new Set<number>();
+    const rand = rng(3);
+    let moved = 0;
+    for (const p of cancer.slice(0, 80)) {
+      const before = JSON.stringify(p);
+      const t = truncatedTimeline(p, rand);
+      expect(JSON.stringify(p)).toBe(before);
+      const drop = p.visits.length - t.visits.length;
+      if (p.visits.length === 1) expect(drop).toBe(0);
+      else expect(drop).toBeGreaterThanOrEqual(1);
+      expect(drop).toBeLessThanOrEqual(3);
+      dropped.add(drop);
+      expect(JSON.stringify(t.visits)).toBe(JSON.stringify(p.visits.slice(0, t.visits.length)));
+      // the falling-albumin factor, if it fires, is carried by the last albumin of the shorter timeline
+      const alb = plantedTruth(t, 'death_6m').events.filter((e) => e.factor === 'falling albumin');
+      const last = t.visits.flatMap((v, vi) => v.events.map((e, ei) => ({ e, vi, ei }))).filter(({ e }) => e.code === '1751-7').pop();
+      for (const a of alb) expect([a.visitIndex, a.eventIndex]).toEqual([last!.vi, last!.ei]);
+      if (alb.length && !truth.patients[p.id].death_6m.events.some((e) => e.factor === 'falling albumin' && e.visitIndex === alb[0].visitIndex)) moved++;
+    }
+    expect([...dropped].sort()).toEqual([1, 2, 3]);
+    expect(moved).toBeGreaterThan(0); // some patients' albumin factor now sits on an earlier measurement
+    const one = { ...cancer[0], visits: cancer[0].visits.slice(0, 1) };
+    expect(truncatedTimeline(one, rng(1))).toBe(one);
   });
 });

@@ -51,6 +51,20 @@ describe('training', () => {
     expect(r.bestEpoch).toBe(ft.reduce((b, h) => (h.valLoss! < b.valLoss! ? h : b)).epoch);
     await expect(trainModel(train, val, { ...opts, augment: (p) => p })).rejects.toThrow(/augment needs targetOf/);
   });
+  it('leaves patients outside a task\'s population out of that task\'s loss and validation', async () => {
+    const cancer = (p: (typeof train)[number]) => p.visits.some((v) => v.events.some((e) => e.modality === 'diagnosis' && e.code.startsWith('C')));
+    const inPopulation = (p: (typeof train)[number], t: string) => t !== 'death_6m' || cancer(p);
+    const planted = (p: (typeof train)[number], t: string) => plantedTruth(p, t as TaskName).probability;
+    // the same run with nonsense death targets for everyone outside the population: nothing changes
+    const a = await trainModel(train, val, { ...opts, targetOf: planted, inPopulation });
+    const b = await trainModel(train, val, { ...opts, targetOf: (p, t) => (t === 'death_6m' && !cancer(p) ? 1 : planted(p, t)), inPopulation });
+    const w = (r: typeof a) => Array.from(r.weights.get('heads.death_6m.weight')!.data);
+    expect(w(b)).toEqual(w(a));
+    expect(b.history.map((h) => h.valLoss)).toEqual(a.history.map((h) => h.valLoss));
+    // without the population they enter the loss
+    const c = await trainModel(train, val, { ...opts, targetOf: (p, t) => (t === 'death_6m' && !cancer(p) ? 1 : planted(p, t)) });
+    expect(w(c)).not.toEqual(w(a));
+  }, 120_000);
   it('splits patients 70/15/15 without overlap, the same way for a seed', () => {
     const s = splitCohort(patients, 5);
     expect([s.train.length, s.val.length, s.test.length]).toEqual([84, 18, 18]);
