@@ -16,6 +16,7 @@ import type { ModelCard } from '../src/model/card';
 import type { ModelConfig } from '../src/model/config';
 import { loadModelFromFiles, loadModelFromUrl, type ModelFolder } from '../src/model/folder';
 import { disposeModel, instantiate, logitsForGrids, predict, sigmoid, type LoadedModel, type PredictionRow } from '../src/model/runtime';
+import { inTaskPopulation, populationReferences } from '../src/model/population';
 
 export type { BackendName, InterpolationPath, PredictionRow, RandomisationStage };
 
@@ -219,7 +220,7 @@ const api = {
         const reference = referenceOf(model, job.reference);
         try {
           const result = await attribute(model, { ...job, reference, signal, onProgress });
-          return { result, backend: activeBackend()!, referenceSize: reference.length, fellBack };
+          return { result, backend: activeBackend()!, referenceSize: sizeFor(model, job.task, reference), fellBack };
         } catch (e) {
           const from = activeBackend();
           const next = from && from !== 'cpu' && !signal.aborted && isBackendFailure(e) ? fallbackOf(from) : null;
@@ -251,7 +252,10 @@ const api = {
     if (cached) return cached;
     const grids = referenceGrids(set, model.folder.config, filter);
     const logits = await logitsForGrids(model, grids);
-    const sorted = Object.fromEntries(Object.entries(logits).map(([task, l]) => [task, Array.from(l, sigmoid).sort((a, b) => a - b)]));
+    // a task with a population is compared within it
+    const sorted = Object.fromEntries(
+      model.folder.config.tasks.map((t) => [t.name, Array.from(logits[t.name], sigmoid).filter((_, i) => inTaskPopulation(t, grids[i], model.folder.vocab)).sort((a, b) => a - b)]),
+    );
     const members = set.patients.filter((p) => matchesFilter(p, filter));
     const ages = members.length ? ([Math.min(...members.map((p) => p.age)), Math.max(...members.map((p) => p.age))] as [number, number]) : null;
     const sexes: Record<string, number> = {};
@@ -264,10 +268,17 @@ const api = {
 
   /** The reference patients that pass a filter, in the order the attribution indexes them (for
    *  choosing one to walk the interpolation path from). */
-  referencePatients(modelId: string, filter: ReferenceFilter = {}): ReferencePatientSummary[] {
-    const set = referenceSetOf(needModel(modelId).folder);
+  referencePatients(modelId: string, filter: ReferenceFilter = {}, task?: string): ReferencePatientSummary[] {
+    const model = needModel(modelId);
+    const set = referenceSetOf(model.folder);
     if (!set) return [];
-    return set.patients.filter((p) => matchesFilter(p, filter)).map((p, index) => ({ index, id: p.id, age: p.age, sex: p.sex, diagnoses: p.codes.length }));
+    // for a task with a population, only its patients (index: into that list, as interpolationPath takes it)
+    const t = task === undefined ? undefined : model.folder.config.tasks.find((x) => x.name === task);
+    const grids = referenceGrids(set, model.folder.config, filter);
+    return set.patients
+      .filter((p) => matchesFilter(p, filter))
+      .filter((_, i) => !t || inTaskPopulation(t, grids[i], model.folder.vocab))
+      .map((p, index) => ({ index, id: p.id, age: p.age, sex: p.sex, diagnoses: p.codes.length }));
   },
 
   /** The logit and the integrand (x - x') . grad f along the straight path from one reference
@@ -277,11 +288,13 @@ const api = {
     const model = needModel(modelId);
     const set = referenceSetOf(model.folder);
     if (!set) throw new AttributionError(`${model.folder.name} has no reference set`);
-    const grids = referenceGrids(set, model.folder.config, filter);
+    const t = model.folder.config.tasks.find((x) => x.name === task);
+    const all = referenceGrids(set, model.folder.config, filter);
+    const grids = t ? populationReferences(t, all, model.folder.vocab) : all;
     const ref = grids[refIndex];
-    if (!ref) throw new AttributionError(`reference patient ${refIndex} does not exist: the reference population has ${grids.length} patients`);
+    if (!ref) throw new AttributionError(`reference patient ${refIndex} does not exist: the reference population has ${grids.length} patients${t?.population ? ` in ${task}'s population` : ''}`);
     const path = await interpolationPath(model, patient, task, ref, evenAlphas(points));
-    const summary = api.referencePatients(modelId, filter)[refIndex];
+    const summary = api.referencePatients(modelId, filter, task)[refIndex];
     return { ...path, reference: summary };
   },
 
@@ -377,7 +390,7 @@ const api = {
         signal,
         onProgress,
       });
-      return { ...out, referenceSize: reference.length, backend: activeBackend()! };
+      return { ...out, referenceSize: sizeFor(model, job.task, reference), backend: activeBackend()! };
     });
   },
 
@@ -420,6 +433,12 @@ function referenceSetOf(folder: ModelFolder): ReferenceSet | null {
 function referenceOf(model: LoadedModel, filter: ReferenceFilter = {}): TokenGrid[] {
   const set = referenceSetOf(model.folder);
   return set ? referenceGrids(set, model.folder.config, filter) : [];
+}
+
+/** How many of the references a task's explanation compares with (those in its population). */
+function sizeFor(model: LoadedModel, task: string, reference: TokenGrid[]): number {
+  const t = model.folder.config.tasks.find((x) => x.name === task);
+  return t ? populationReferences(t, reference, model.folder.vocab).length : reference.length;
 }
 
 /** A cancellable job: `cancel(jobId)` aborts the signal `work` gets; the job is forgotten when it

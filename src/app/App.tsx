@@ -55,7 +55,7 @@ export function App({ store, teaching, feedback, canKeep = false }: { store: Wor
   const [pinnedId, setPinnedId] = useState<string | null>(null);
   const [teachingOn, setTeachingOn] = useState(false);
   const reference = s.modelId ? s.referenceRisks[s.modelId] ?? null : null;
-  const percentiles = Object.fromEntries((rows ?? []).map((r) => [r.task, percentileOf(reference?.sorted[r.task], r.probability)]));
+  const percentiles = Object.fromEntries((rows ?? []).map((r) => [r.task, r.probability === null ? null : percentileOf(reference?.sorted[r.task], r.probability)]));
   const compared = Object.fromEntries(METHODS.map((m) => [m, explanationFor(s, m)])) as Record<Method, Explanation | null>;
   const jobRunning = s.runningKey !== null;
   const ready = !!rows;
@@ -188,6 +188,7 @@ export function App({ store, teaching, feedback, canKeep = false }: { store: Wor
                 explanation={explanation}
                 busy={jobRunning}
                 disabled={!s.task || s.phase !== 'ready'}
+                unavailable={rows?.find((r) => r.task === s.task)?.outside}
                 referenceDescription={reference ? `${reference.description} (${reference.size} patients)` : undefined}
                 onSettings={(patch) => s.updateSettings(patch)}
                 onExplain={() => void s.explain()}

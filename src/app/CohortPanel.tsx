@@ -190,7 +190,7 @@ export const CohortPanel = memo(function CohortPanel({
                       <td>
                         {pct(ts?.rate ?? null)} {ts ? <span className="muted small">({ts.positives}/{ts.known})</span> : null}
                       </td>
-                      <td>{ts ? ts.meanRisk.toFixed(3) : ''}</td>
+                      <td>{ts && Number.isFinite(ts.meanRisk) ? ts.meanRisk.toFixed(3) : ts ? 'n/a' : ''}</td>
                       <td className="small">
                         {c.distinguishing
                           .slice(0, 3)

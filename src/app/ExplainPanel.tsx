@@ -12,6 +12,8 @@ export interface ExplainPanelProps {
   /** true while any job runs in the worker (for this or another explanation) */
   busy: boolean;
   disabled: boolean;
+  /** why this patient cannot be explained for the task (outside the task's population) */
+  unavailable?: string;
   referenceDescription?: string;
   /** false when the value is refused (the store shows why) */
   onSettings: (patch: Partial<ExplainSettings>) => boolean;
@@ -28,7 +30,7 @@ export function relativeGap(e: Explanation['result']): number | null {
   return span > 1e-9 ? Math.abs(e.gap) / span : null;
 }
 
-export function ExplainPanel({ settings, explanation, busy, disabled, referenceDescription, onSettings, onExplain, onCancel, children }: ExplainPanelProps) {
+export function ExplainPanel({ settings, explanation, busy, disabled, unavailable, referenceDescription, onSettings, onExplain, onCancel, children }: ExplainPanelProps) {
   const base = useId();
   const r = explanation?.result ?? null;
   const running = explanation?.status === 'running';
@@ -93,7 +95,8 @@ export function ExplainPanel({ settings, explanation, busy, disabled, referenceD
         <button
           type="submit"
           data-testid="explain-button"
-          disabled={disabled || running}
+          disabled={disabled || running || !!unavailable}
+          aria-describedby={unavailable ? 'explain-unavailable' : undefined}
         >
           Explain
         </button>
@@ -101,6 +104,11 @@ export function ExplainPanel({ settings, explanation, busy, disabled, referenceD
           Cancel
         </button>
       </form>
+      {unavailable && (
+        <p className="muted small" id="explain-unavailable" data-testid="explain-unavailable">
+          Nothing to explain: {unavailable}, and this patient has no such diagnosis.
+        </p>
+      )}
       {settings.method === 'eg' && children}
       {settings.method === 'eg' && referenceDescription && <p className="muted small">Reference set: {referenceDescription}</p>}
       {explanation && (

@@ -62,7 +62,11 @@ export function RiskCard({ backend, patient, tasks, rows, modelName, percentiles
                       </span>
                       {t.description && <span className="task-desc">{t.description}</span>}
                     </div>
-                    {r ? (
+                    {r && r.probability === null ? (
+                      <span className="muted" data-testid={`risk-outside-${t.name}`}>
+                        no risk: {r.outside ?? 'outside the task\'s population'}
+                      </span>
+                    ) : r && r.probability !== null ? (
                       <div className="risk-value">
                         <meter min={0} max={1} value={r.probability} aria-labelledby={`risk-label-${t.name}`} />
                         <span className="prob" data-testid={`risk-${t.name}`} aria-label={`probability of ${t.name}`}>

@@ -124,12 +124,12 @@ export function WhatIfPanel(p: WhatIfPanelProps) {
             <tbody>
               {(p.current ?? []).map((r) => {
                 const before = byTask.get(r.task);
-                const d = before === undefined ? null : r.probability - before;
+                const d = before === undefined || before === null || r.probability === null ? null : r.probability - before;
                 return (
                   <tr key={r.task}>
                     <th scope="row">{r.task}</th>
-                    <td>{before === undefined ? '…' : formatProbability(before)}</td>
-                    <td>{formatProbability(r.probability)}</td>
+                    <td>{before === undefined ? '…' : before === null ? 'no risk (outside the population)' : formatProbability(before)}</td>
+                    <td title={r.outside}>{r.probability === null ? 'no risk (outside the population)' : formatProbability(r.probability)}</td>
                     <td data-testid={`risk-change-${r.task}`} className={d === null ? '' : d > 0 ? 'up' : d < 0 ? 'down' : ''}>
                       {d === null ? '' : `${d >= 0 ? '+' : '−'}${formatProbability(Math.abs(d))}`}
                     </td>

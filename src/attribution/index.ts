@@ -1,4 +1,5 @@
 // attribute(): one entry point and one result shape for every method.
+import { inTaskPopulation, populationReferences, populationSentence } from '../model/population';
 import type { LoadedModel } from '../model/runtime';
 import { tokenize } from '../tokens/layout';
 import { egDraws } from './expected-gradients';
@@ -21,15 +22,22 @@ export async function attribute(model: LoadedModel, req: AttributeRequest): Prom
     if (samples > MAX_SAMPLES) throw new AttributionError(`samples ${samples} is more than the limit of ${MAX_SAMPLES}`);
   }
   const grid = tokenize(req.patient, model.folder.vocab, c);
+  // a task with a population: nothing to explain outside it, and references from within it
+  const task = c.tasks.find((t) => t.name === req.task)!;
+  if (!inTaskPopulation(task, grid, model.folder.vocab))
+    throw new AttributionError(`patient ${req.patient.id}: ${populationSentence(task)}; this patient has no such diagnosis, so the model gives no ${task.name} risk to explain`);
+  const inPopulation = populationReferences(task, req.reference ?? [], model.folder.vocab);
+  if (task.population && req.reference?.length && !inPopulation.length)
+    throw new AttributionError(`none of the ${req.reference.length} reference patients is in ${task.name}'s population (${task.population.description}): choose a wider reference population`);
   const common = { model, patient: req.patient, grid, task: req.task, onProgress: req.onProgress, signal: req.signal, batchSize: req.batchSize };
   switch (req.method) {
     case 'eg': {
-      const refs = req.reference ?? [];
+      const refs = inPopulation;
       if (refs.length === 0) throw new AttributionError('expected gradients needs a reference population: the reference set is empty');
       return pathAttribution({ ...common, method: 'eg', references: refs, draws: egDraws(samples, refs.length, req.seed ?? 0) });
     }
     case 'ig': {
-      const base = req.baseline === 'reference' ? req.reference?.[0] : padBaseline(c);
+      const base = req.baseline === 'reference' ? inPopulation[0] : padBaseline(c);
       if (!base) throw new AttributionError('integrated gradients with baseline "reference" needs a reference patient');
       return pathAttribution({ ...common, method: 'ig', references: [base], draws: igDraws(samples) });
     }

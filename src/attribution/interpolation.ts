@@ -8,6 +8,7 @@ import type { Patient } from '../data/schema';
 import { embeddingParts, encode, partNames } from '../model/exbehrt';
 import type { LoadedModel } from '../model/runtime';
 import { stackGrids, tokenize, type TokenGrid } from '../tokens/layout';
+import { inTaskPopulation, populationSentence } from '../model/population';
 import { AttributionError, defaultBatchSize } from './path';
 
 export interface InterpolationPath {
@@ -29,6 +30,10 @@ export async function interpolationPath(model: LoadedModel, patient: Patient, ta
   if (alphas.length < 2 || alphas.some((a) => !(a >= 0 && a <= 1))) throw new AttributionError('an interpolation path needs at least two alphas in [0, 1]');
   const w = model.weights;
   const grid = tokenize(patient, model.folder.vocab, c);
+  // a task with a population: the path runs between two of its patients (the head knows no other)
+  const t = c.tasks.find((x) => x.name === task)!;
+  if (!inTaskPopulation(t, grid, model.folder.vocab)) throw new AttributionError(`patient ${patient.id}: ${populationSentence(t)}; this patient has no such diagnosis`);
+  if (!inTaskPopulation(t, reference, model.folder.vocab)) throw new AttributionError(`reference patient ${reference.patientId}: ${populationSentence(t)}; choose a reference patient with such a diagnosis`);
   const L = grid.realLength;
   const parts = partNames(c);
   const xParts = embeddingParts(w, c, stackGrids([grid], c, L));

@@ -1,6 +1,7 @@
 // Occlusion: remove one event (or one visit), re-predict, attribution = f(x) - f(x without it).
 // Model-agnostic and easy to read; no completeness.
 import type { Patient } from '../data/schema';
+import { inTaskPopulation } from '../model/population';
 import { logitsForGrids, type LoadedModel } from '../model/runtime';
 import { tokenize, type TokenGrid } from '../tokens/layout';
 import { rollup } from './rollup';
@@ -32,11 +33,18 @@ export async function occlusion(opts: {
   const visitVariants = patient.visits.length > 1 ? kept : [];
   variants.push(...visitVariants.map((v) => withoutVisit(patient, v)));
   const logits = new Float32Array(variants.length);
+  const taskConfig = config.tasks.find((t) => t.name === task)!;
   const chunk = 64;
   for (let s = 0; s < variants.length; s += chunk) {
     if (opts.signal?.aborted) break;
     const grids = variants.slice(s, s + chunk).map((p) => tokenize(p, vocab, config));
-    logits.set((await logitsForGrids(model, grids))[task], s);
+    const l = (await logitsForGrids(model, grids))[task];
+    // removing the last diagnosis of a task's population (the only cancer code) leaves no risk to
+    // compare with: that removal counts as no change (its attribution is 0), not as the untrained
+    // head's output
+    const fx0 = s === 0 ? l[0] : logits[0];
+    grids.forEach((g, i) => (l[i] = s + i > 0 && !inTaskPopulation(taskConfig, g, vocab) ? fx0 : l[i]));
+    logits.set(l, s);
   }
   const cancelled = !!opts.signal?.aborted;
   const fx = logits[0];

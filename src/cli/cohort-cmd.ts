@@ -123,7 +123,8 @@ async function readRepresentations(dir: string, file: string): Promise<{ header:
   const buf = await readFile(join(dir, header.bin));
   if (buf.byteLength !== header.rows * header.hidden * 4) throw new Error(`${header.bin}: ${buf.byteLength} bytes, expected ${header.rows} x ${header.hidden} float32`);
   const cls = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
-  const f32 = (o: Record<string, number[]>) => Object.fromEntries(header.tasks.map((t) => [t, Float32Array.from(o[t])]));
+  // (a risk outside a task's population is NaN, written to JSON as null)
+  const f32 = (o: Record<string, Array<number | null>>) => Object.fromEntries(header.tasks.map((t) => [t, Float32Array.from(o[t], (v) => v ?? NaN)]));
   const profiles = await readProfiles(join(dir, header.profiles));
   if (profiles.length !== header.rows || profiles.some((p, i) => p.id !== header.ids[i])) throw new Error(`${header.profiles}: does not match the ${header.rows} rows of ${file}`);
   return {
@@ -259,7 +260,7 @@ async function writeOutputs(dir: string, meta: Record<string, unknown>, rep: Coh
       c.female.toFixed(3),
       ...tasks.flatMap((t) => {
         const s = c.tasks[t];
-        return [s.known, s.positives, s.rate?.toFixed(4), s.meanRisk.toFixed(4), s.km?.median ?? ''];
+        return [s.known, s.positives, s.rate?.toFixed(4), Number.isFinite(s.meanRisk) ? s.meanRisk.toFixed(4) : '', s.km?.median ?? ''];
       }),
       c.distinguishing.slice(0, 5).map((d) => d.key).join('; '),
     ]

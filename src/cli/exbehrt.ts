@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { parsePatientsText, type Patient } from '../data/schema';
 import { loadModelFromDir } from '../model/folder-node';
 import { disposeModel, instantiate, predict } from '../model/runtime';
+import { inTaskPopulation, populationReferences, populationSentence } from '../model/population';
 import { tokenize } from '../tokens/layout';
 import { useBackend } from './node-tf';
 import { attribute } from '../attribution';
@@ -16,13 +17,13 @@ commands:
   synth      --n N --seed S [--out patients.jsonl] [--truth truth.json]   write a synthetic cohort
   train      --arch exbehrt|behrt --out <folder> [--n N --seed S ...]       train one model (see README)
              [--targets planted|labels] [--drop-codes R --drop-events R --swap-values R]
-             [--death-population all|cancer] [--truncate R]
+             [--epochs 24] [--death-population cancer|all] [--truncate 0.5]   (defaults: the shipped recipe)
   train-all  [--out-dir public/models]                                      train the shipped ExBEHRT and BEHRT
   tokenize   --model <folder> --patients <file> [--id ID]                   show the token grid of a patient
-  predict    --model <folder> --patients <file.json|jsonl>                  JSON lines {patient_id, task, logit, probability}
+  predict    --model <folder> --patients <file.json|jsonl>                  JSON lines {patient_id, task, logit, probability[, outside]}
   attribute  --model <folder> --patients <file> --task T [--method eg|ig|gxi|occlusion]
              [--samples N] [--seed S] [--id ID] [--ref-sex F|M] [--ref-age-min A] [--ref-age-max A]
-             [--ref-diagnosis PREFIX] [--baseline pad|reference]                JSON lines, one result per patient
+             [--ref-diagnosis PREFIX] [--baseline pad|reference]                JSON lines, one result per patient (or its reason: outside the task's population)
   faithfulness --model <folder> --patients <file> --truth <truth.json> --task T
              [--method eg] [--samples N] [--seed S] [--limit N] [--ref-...]     planted-factor precision@5, deletion, randomisation
   import     <fhir|synthea-csv|omop|meds|timeline|auto> <file or folder> -o patients.jsonl [--coverage coverage.json]
@@ -150,7 +151,14 @@ async function main(argv: string[]): Promise<void> {
       const filter = referenceFilterOf(values);
       const reference = folder.reference ? referenceGrids(parseReferenceSet(folder.reference), folder.config, filter) : [];
       const method = (values.method ?? 'eg') as Method;
+      const task = folder.config.tasks.find((t) => t.name === values.task);
+      // a task with a population compares within it; a patient outside it has no risk to explain
+      const used = task ? populationReferences(task, reference, folder.vocab) : reference;
       for (const patient of patients) {
+        if (task && patients.length > 1 && !inTaskPopulation(task, tokenize(patient, folder.vocab, folder.config), folder.vocab)) {
+          process.stdout.write(JSON.stringify({ model: folder.name, patientId: patient.id, task: task.name, outside: populationSentence(task) }) + '\n');
+          continue;
+        }
         const r = await attribute(model, {
           patient,
           task: need(values.task, '--task'),
@@ -161,7 +169,7 @@ async function main(argv: string[]): Promise<void> {
           baseline: values.baseline as 'pad' | 'reference' | undefined,
         });
         const { token, tokenStderr, ...rest } = r;
-        process.stdout.write(JSON.stringify({ model: folder.name, reference: { size: reference.length, filter }, ...rest, token, tokenStderr }) + '\n');
+        process.stdout.write(JSON.stringify({ model: folder.name, reference: { size: used.length, filter }, ...rest, token, tokenStderr }) + '\n');
       }
       disposeModel(model);
       return;

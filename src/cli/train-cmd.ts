@@ -20,6 +20,9 @@ export const TASKS = [
   { name: 'hf_12m', description: 'heart failure (I50.x) within 12 months after the last visit' },
   { name: 'death_6m', description: 'death within 6 months after the last visit, among cancer patients (0 for patients without cancer)' },
 ];
+/** death_6m's population with --death-population cancer: the generator's (any ICD-10 C code) */
+export const DEATH_POPULATION = { diagnosis_prefix: 'C', description: 'patients with a cancer diagnosis' };
+const DEATH_IN_POPULATION = 'death within 6 months after the last visit, for patients with a cancer diagnosis';
 /** rows per laid-on modality of the shipped ExBEHRT; events past the last row are dropped and counted (TokenGrid.droppedEvents) */
 export const SHIPPED_MODALITY_ROWS = [
   { name: 'procedure', rows: 2 },
@@ -51,8 +54,8 @@ export async function trainCommand(v: Values): Promise<void> {
     return r;
   };
   const rates = { codeRate: rate('drop-codes', 0.5), eventRate: rate('drop-events', 0.1), valueRate: rate('swap-values', 0.6) };
-  const truncateRate = rate('truncate', 0);
-  const deathPopulation = (v['death-population'] ?? 'all') as string;
+  const truncateRate = rate('truncate', 0.5);
+  const deathPopulation = (v['death-population'] ?? 'cancer') as string;
   if (deathPopulation !== 'all' && deathPopulation !== 'cancer') throw new Error(`--death-population must be all or cancer, not ${deathPopulation}`);
   const backend = await useBackend(typeof v.backend === 'string' ? v.backend : undefined);
   const log = (m: string) => process.stderr.write(`[${arch}] ${m}\n`);
@@ -70,9 +73,9 @@ export async function trainCommand(v: Values): Promise<void> {
     intermediate: 4 * num(v.hidden, 64),
     maxLen: 256,
     modalities: arch === 'exbehrt' ? SHIPPED_MODALITY_ROWS : [],
-    tasks: TASKS,
+    tasks: deathPopulation === 'cancer' ? TASKS.map((t) => (t.name === 'death_6m' ? { ...t, description: DEATH_IN_POPULATION, population: DEATH_POPULATION } : t)) : TASKS,
     mlmEpochs: num(v['mlm-epochs'], 2),
-    maxEpochs: num(v.epochs, 12),
+    maxEpochs: num(v.epochs, 24),
     patience: 3,
     batchSize: 32,
     learningRate: 1e-3,
@@ -84,7 +87,6 @@ export async function trainCommand(v: Values): Promise<void> {
             return rand() < 0.5 ? q : counterfactualTimeline(q, { ...rates, values }, rand);
           }
         : undefined,
-    inPopulation: deathPopulation === 'cancer' ? (p, t) => t !== 'death_6m' || isCancerPatient(p) : undefined,
     log,
   });
   const minutes = (performance.now() - t0) / 60000;
@@ -93,7 +95,7 @@ export async function trainCommand(v: Values): Promise<void> {
   const folder = { name: arch, config: res.config, vocab: res.vocab, weights: res.weights, card: null, reference };
   const metrics = await evaluateHeldOut(folder, test, deathPopulation === 'cancer');
   log(`held-out metrics ${JSON.stringify(metrics)}`);
-  const command = `npx exbehrt train --arch ${arch} --n ${n} --seed ${seed} --targets ${targets}${truncateRate > 0 ? ` --truncate ${truncateRate}` : ''}${deathPopulation !== 'all' ? ` --death-population ${deathPopulation}` : ''}`;
+  const command = `npx exbehrt train --arch ${arch} --n ${n} --seed ${seed} --epochs ${num(v.epochs, 24)} --targets ${targets}${truncateRate > 0 ? ` --truncate ${truncateRate}` : ''}${deathPopulation !== 'all' ? ` --death-population ${deathPopulation}` : ''}`;
   const card = {
     name: arch === 'exbehrt' ? 'ExBEHRT (synthetic cohort)' : 'BEHRT, diagnosis-only baseline (synthetic cohort)',
     model_type: arch,
@@ -103,7 +105,7 @@ export async function trainCommand(v: Values): Promise<void> {
     out_of_scope: `Any clinical use; real patients; populations outside adults 30-90 years${deathPopulation === 'cancer' ? '; death_6m for a patient without a cancer diagnosis' : ''}.`,
     training_data: `Synthetic multimorbid adults from the project's seeded generator (n=${n}, seed ${seed}; train ${train.length} / validation ${val.length} / held-out test ${test.length} patients) with planted risk mechanisms for ${TASKS.map((t) => t.name).join(' and ')}. ${
       targets === 'planted'
-        ? `Fine-tuned on the generator's planted probability of each outcome (soft targets), not on the drawn 0/1 labels, and every epoch on a fresh counterfactual copy of half the training patients (each code removed with probability ${rates.codeRate}, each event ${rates.eventRate}, each measured value replaced by another patient's with probability ${rates.valueRate}; a primary cancer swapped for another of the patient's sex)${truncateRate > 0 ? `, and ${truncateRate * 100}% of the patients cut short by their last 1 to 3 visits first` : ''}, scored by the same mechanism; early stopping on the validation loss against the planted probability. This makes the model rely on the planted causes rather than on their proxies, so that attributions can be checked against the generator's ground truth.${deathPopulation === 'cancer' ? ' The death_6m head saw cancer patients only: its output for a patient without a cancer diagnosis is untrained and means nothing (held-out death_6m metrics are among cancer patients).' : ''} Held-out metrics are against the drawn labels.`
+        ? `Fine-tuned on the generator's planted probability of each outcome (soft targets), not on the drawn 0/1 labels, and every epoch on a fresh counterfactual copy of half the training patients (each code removed with probability ${rates.codeRate}, each event ${rates.eventRate}, each measured value replaced by another patient's with probability ${rates.valueRate}; a primary cancer swapped for another of the patient's sex)${truncateRate > 0 ? `, and ${truncateRate * 100}% of the patients cut short by their last 1 to 3 visits first` : ''}, scored by the same mechanism; early stopping on the validation loss against the planted probability. This makes the model rely on the planted causes rather than on their proxies, so that attributions can be checked against the generator's ground truth.${deathPopulation === 'cancer' ? ' The death_6m head saw cancer patients only (config.json tasks.death_6m.population): the workbench gives no death_6m risk or explanation for a patient without a cancer diagnosis, and its held-out metrics are among cancer patients.' : ''} Held-out metrics are against the drawn labels.`
         : 'Fine-tuned on the drawn 0/1 labels; early stopping on the mean validation AUROC.'
     }`,
     reference_population: 'The synthetic training cohort (adults 30-90, both sexes).',

@@ -4,8 +4,9 @@
 import { attribute } from '../attribution';
 import type { AttributionResult } from '../attribution/types';
 import type { Patient } from '../data/schema';
+import { inTaskPopulation } from '../model/population';
 import type { LoadedModel } from '../model/runtime';
-import type { TokenGrid } from '../tokens/layout';
+import { tokenize, type TokenGrid } from '../tokens/layout';
 import { meanAttributionPerCode, type CodeAttribution } from './summary';
 
 export interface CohortAttributionOptions {
@@ -28,8 +29,11 @@ export interface CohortAttribution {
   task: string;
   samples: number;
   seed: number;
-  /** ids of the patients whose explanations are in the mean (all of them unless cancelled) */
+  /** ids of the patients whose explanations are in the mean (all of them in the task's population
+   *  unless cancelled) */
   patients: string[];
+  /** patients left out because they are outside the task's population (no risk to explain) */
+  outsidePopulation: number;
   /** patients asked for */
   total: number;
   /** mean EG per code over `patients`, largest |mean per patient| first */
@@ -47,6 +51,9 @@ export async function cohortAttribution(model: LoadedModel, patients: Patient[],
   const seed = opts.seed ?? 0;
   const results: AttributionResult[] = [];
   let cancelled = false;
+  const task = model.folder.config.tasks.find((t) => t.name === opts.task);
+  const all = patients;
+  patients = task ? patients.filter((p) => inTaskPopulation(task, tokenize(p, model.folder.vocab, model.folder.config), model.folder.vocab)) : patients;
   opts.onProgress?.(0, patients.length);
   for (const patient of patients) {
     if (opts.signal?.aborted) {
@@ -68,7 +75,8 @@ export async function cohortAttribution(model: LoadedModel, patients: Patient[],
     samples,
     seed,
     patients: results.map((r) => r.patientId),
-    total: patients.length,
+    total: all.length,
+    outsidePopulation: all.length - patients.length,
     codes: opts.top === undefined ? codes : codes.slice(0, opts.top),
     cancelled,
   };

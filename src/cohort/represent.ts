@@ -18,6 +18,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Patient } from '../data/schema';
 import { encode, embeddingParts, maskTensor } from '../model/exbehrt';
+import { inTaskPopulation } from '../model/population';
 import { sigmoid, type LoadedModel } from '../model/runtime';
 import { stackGrids, tokenize, type TokenGrid } from '../tokens/layout';
 
@@ -121,7 +122,8 @@ export async function representCohort(model: LoadedModel, patients: Patient[], o
       const r = row.get(i)!;
       cls.set(rep.subarray(j * H, (j + 1) * H), r * H);
       c.tasks.forEach((t, k) => {
-        const l = values[k + 1][j];
+        // outside a task's population the model gives no risk (src/model/population.ts): NaN
+        const l = inTaskPopulation(t, grids[i], model.folder.vocab) ? values[k + 1][j] : NaN;
         logits[t.name][r] = l;
         risks[t.name][r] = sigmoid(l);
       });

@@ -191,7 +191,7 @@ export interface TaskSummary {
   positives: number;
   /** positives / known; null when known = 0 */
   rate: number | null;
-  /** mean predicted probability over the whole cluster */
+  /** mean predicted probability over the cluster's patients that have one (a task with a population: those in it); NaN when none */
   meanRisk: number;
   /** from the patients with a label and a time; null when none has a time */
   km: KaplanMeier | null;
@@ -255,10 +255,16 @@ function summarizeGroup(cluster: number, rows: number[], profiles: PatientProfil
     let known = 0;
     let positives = 0;
     let riskSum = 0;
+    let riskN = 0;
     const times: number[] = [];
     const evs: number[] = [];
     for (const r of rows) {
-      riskSum += risks[t]?.[r] ?? NaN;
+      const risk = risks[t]?.[r];
+      // patients outside a task's population have no risk (NaN) and are left out of the mean
+      if (risk !== undefined && Number.isFinite(risk)) {
+        riskSum += risk;
+        riskN++;
+      }
       const o = profiles[r].outcomes[t];
       if (!o) continue;
       known++;
@@ -268,7 +274,7 @@ function summarizeGroup(cluster: number, rows: number[], profiles: PatientProfil
         evs.push(o.label);
       }
     }
-    taskSummaries[t] = { known, positives, rate: known ? positives / known : null, meanRisk: size ? riskSum / size : NaN, km: times.length ? kaplanMeier(times, evs) : null };
+    taskSummaries[t] = { known, positives, rate: known ? positives / known : null, meanRisk: riskN ? riskSum / riskN : NaN, km: times.length ? kaplanMeier(times, evs) : null };
   }
   const ages = rows.map((r) => profiles[r].age).filter((a) => Number.isFinite(a));
   return {

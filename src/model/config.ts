@@ -28,7 +28,11 @@ export const TaskConfigSchema = z.object({
   description: z.string().optional(),
   /** 1 for a binary head (one logit) */
   num_labels: z.number().int().positive().default(1),
+  /** the patients the task is defined for (its head saw only them): those with a diagnosis code
+   *  starting with `diagnosis_prefix`; absent: every patient (src/model/population.ts) */
+  population: z.object({ diagnosis_prefix: z.string().min(1), description: z.string().min(1) }).optional(),
 });
+export type TaskConfig = z.infer<typeof TaskConfigSchema>;
 
 export const ModelConfigSchema = z.object({
   model_type: z.enum(['exbehrt', 'behrt']),

@@ -4,6 +4,7 @@ import type { Patient } from '../data/schema';
 import { stackGrids, tokenize, type TokenGrid } from '../tokens/layout';
 import { forward, type Weights } from './exbehrt';
 import type { ModelFolder } from './folder';
+import { inTaskPopulation, populationSentence } from './population';
 import { disposeTfWeights, toTfWeights } from './weights';
 
 export interface LoadedModel {
@@ -14,8 +15,11 @@ export interface LoadedModel {
 export interface PredictionRow {
   patient_id: string;
   task: string;
-  logit: number;
-  probability: number;
+  /** null when the patient is outside the task's population (`outside` says why) */
+  logit: number | null;
+  probability: number | null;
+  /** set when the task is defined for a population the patient is not in (src/model/population.ts) */
+  outside?: string;
 }
 
 export function instantiate(folder: ModelFolder): LoadedModel {
@@ -54,6 +58,10 @@ export async function predict(m: LoadedModel, patients: Patient[], grids = patie
   const { config } = m.folder;
   const logits = await logitsForGrids(m, grids);
   return patients.flatMap((p, i) =>
-    config.tasks.map((t) => ({ patient_id: p.id, task: t.name, logit: logits[t.name][i], probability: sigmoid(logits[t.name][i]) })),
+    config.tasks.map((t) =>
+      inTaskPopulation(t, grids[i], m.folder.vocab)
+        ? { patient_id: p.id, task: t.name, logit: logits[t.name][i], probability: sigmoid(logits[t.name][i]) }
+        : { patient_id: p.id, task: t.name, logit: null, probability: null, outside: populationSentence(t) },
+    ),
   );
 }

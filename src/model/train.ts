@@ -5,9 +5,10 @@ import * as tf from '@tensorflow/tfjs';
 import type { Patient } from '../data/schema';
 import { stackGrids, tokenize, type TokenBatch, type TokenGrid } from '../tokens/layout';
 import { buildVocab, type Vocab } from '../tokens/vocab';
-import { expectedTensors, parseConfig, type ModelConfig, type ModelConfigInput } from './config';
+import { expectedTensors, parseConfig, type ModelConfig, type ModelConfigInput, type TaskConfig } from './config';
 import { embeddingParts, encode, maskTensor, mlmLogits, type Weights } from './exbehrt';
 import { auroc } from './metrics';
+import { inTaskPopulation } from './population';
 import { rng, shuffle } from '../data/random';
 
 export interface TrainOptions {
@@ -20,7 +21,8 @@ export interface TrainOptions {
   maxLen: number;
   /** extra modalities and their rows; [] for diagnosis-only BEHRT */
   modalities: Array<{ name: string; rows: number }>;
-  tasks: Array<{ name: string; description?: string }>;
+  /** a task with a population (src/model/population.ts) is fitted and validated on it alone */
+  tasks: Array<{ name: string; description?: string; population?: TaskConfig['population'] }>;
   mlmEpochs: number;
   maxEpochs: number;
   patience: number;
@@ -31,9 +33,6 @@ export interface TrainOptions {
   /** fine-tuning only: a fresh (possibly edited) copy of each training patient every epoch, whose
    *  target `targetOf` computes from the edited timeline (needs targetOf) */
   augment?: (p: Patient, rand: () => number) => Patient;
-  /** fine-tuning only: whether a patient belongs to a task's population; patients outside it do not
-   *  enter that task's loss, validation loss or validation AUROC (default: everyone belongs) */
-  inPopulation?: (p: Patient, task: string) => boolean;
   log?: (msg: string) => void;
 }
 
@@ -117,7 +116,7 @@ export async function trainModel(train: Patient[], val: Patient[], o: TrainOptio
     max_position_embeddings: o.maxLen,
     modalities: o.modalities.map((m) => ({ name: m.name, rows: m.rows, vocab_size: vocab.modalities[m.name].length })),
     static: { name: 'sex', vocab_size: vocab.static.sex!.length },
-    tasks: o.tasks.map((t) => ({ name: t.name, description: t.description, num_labels: 1 })),
+    tasks: o.tasks.map((t) => ({ name: t.name, description: t.description, num_labels: 1, ...(t.population ? { population: t.population } : {}) })),
   };
   const config = parseConfig(cfgIn);
   const trainGrids = train.map((p) => tokenize(p, vocab, config));
@@ -164,9 +163,10 @@ export async function trainModel(train: Patient[], val: Patient[], o: TrainOptio
   if (o.augment && !o.targetOf) throw new Error('trainModel: augment needs targetOf (the target of an edited timeline)');
   const targetsOf = (ps: Patient[]) => config.tasks.map((t) => (o.targetOf ? Float32Array.from(ps, (p) => o.targetOf!(p, t.name)) : labelsOf(ps, t.name)));
   let trainLabels = targetsOf(train);
-  const weightsOf = (ps: Patient[]) => config.tasks.map((t) => Float32Array.from(ps, (p) => (!o.inPopulation || o.inPopulation(p, t.name) ? 1 : 0)));
-  let trainWeights = weightsOf(train);
-  const valWeights = weightsOf(val);
+  // patients outside a task's population leave its loss, validation loss and validation AUROC
+  const weightsOf = (grids: TokenGrid[]) => config.tasks.map((t) => Float32Array.from(grids, (g) => (inTaskPopulation(t, g, vocab) ? 1 : 0)));
+  let trainWeights = weightsOf(trainGrids);
+  const valWeights = weightsOf(valGrids);
   let ftGrids = trainGrids;
   const valLabels = config.tasks.map((t) => labelsOf(val, t.name));
   const valTargets = o.targetOf ? targetsOf(val) : undefined;
@@ -181,7 +181,7 @@ export async function trainModel(train: Patient[], val: Patient[], o: TrainOptio
       const edited = train.map((p) => o.augment!(p, rand));
       ftGrids = edited.map((p) => tokenize(p, vocab, config));
       trainLabels = targetsOf(edited);
-      trainWeights = weightsOf(edited);
+      trainWeights = weightsOf(ftGrids);
     }
     for (const idx of lengthBatches(ftGrids.length, ftGrids.map((g) => g.realLength), o.batchSize, rand)) {
       const batch = batchOf(ftGrids, idx);

@@ -556,7 +556,7 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
         try {
           const rows = await once(`cohort:${modelId}`, `Predicting ${patients.length} patients…`, () => deps.engine.predict(modelId, patients));
           const byPatient: Record<string, Record<string, number>> = {};
-          for (const r of rows) (byPatient[r.patient_id] ??= {})[r.task] = r.probability;
+          for (const r of rows) if (r.probability !== null) (byPatient[r.patient_id] ??= {})[r.task] = r.probability; // none outside a task's population
           set((s) => ({ cohortRisks: { ...s.cohortRisks, [modelId]: byPatient } }));
         } catch (e) {
           set({ error: `Predicting the cohort with ${modelId} failed: ${message(e)}` });
@@ -674,7 +674,7 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
             const rows = await deps.engine.predict(mid, out.patients);
             set((s) => {
               const byPatient = { ...s.cohortRisks[mid] };
-              for (const r of rows) byPatient[r.patient_id] = { ...byPatient[r.patient_id], [r.task]: r.probability };
+              for (const r of rows) if (r.probability !== null) byPatient[r.patient_id] = { ...byPatient[r.patient_id], [r.task]: r.probability };
               return { cohortRisks: { ...s.cohortRisks, [mid]: byPatient } };
             });
           } catch (e) {

@@ -140,7 +140,7 @@ export function createTeachingStore(engine: Calls, context: () => TeachingContex
         const c = current();
         if (!c || get().refs.length) return;
         try {
-          set({ refs: await engine.referencePatients(c.modelId, {}) });
+          set({ refs: await engine.referencePatients(c.modelId, {}, c.task) }); // (a task's population only)
         } catch (e) {
           set({ error: `The reference patients could not be listed: ${message(e)}` });
         }

@@ -79,6 +79,11 @@ export function checkVocabAgainstConfig(v: Vocab, c: ModelConfig, file = 'vocab.
     else if (list.length !== c.static.vocab_size)
       problems.push(`${file}: static.sex has ${list.length} tokens, config.json static.vocab_size is ${c.static.vocab_size}`);
   }
+  for (const t of c.tasks) {
+    const prefix = t.population?.diagnosis_prefix;
+    if (prefix && !v.diagnosis.some((d) => d.startsWith(prefix)))
+      problems.push(`${file}: no diagnosis token starts with "${prefix}", config.json tasks.${t.name}.population.diagnosis_prefix: no patient could be in the task's population`);
+  }
   return problems;
 }
 

@@ -86,6 +86,10 @@ const CHECKS = [
         await faulty.locator('[data-testid=model-select]').selectOption(fixture.model.id);
         await selectPatient(faulty, fixture.patient.id);
         for (const row of expected) {
+          if (row.probability === null) {
+            await expectOutside(faulty.locator('[data-testid=risk-card]'), row, problems);
+            continue;
+          }
           const got = Number(await faulty.locator(`[data-testid=risk-card] [data-testid="risk-${row.task}"]`).textContent());
           if (!(Math.abs(got - row.probability) <= TOLERANCE)) problems.push(`${row.task}: ${got}, CLI ${row.probability}`);
         }
@@ -108,12 +112,28 @@ const CHECKS = [
       await expectMarksPainted(page, fixture.patient.visits.reduce((s, v) => s + v.events.length, 0), id);
       const problems = [];
       for (const row of expected) {
+        if (row.probability === null) {
+          // outside the task's population (the CLI gives no risk either): the card says why
+          await expectOutside(page.locator(`[data-testid=risk-card][data-patient-id="${id}"]`), row, problems);
+          continue;
+        }
         const cell = page.locator(`[data-testid=risk-card][data-patient-id="${id}"] [data-testid="risk-${row.task}"]`);
         const text = (await cell.textContent()) ?? '';
         const value = Number(text);
         if (!/^\d\.\d{4}$/.test(text)) problems.push(`${row.task}: shown as ${JSON.stringify(text)}, expected 4 decimals`);
         else if (!(Math.abs(value - row.probability) <= TOLERANCE))
           problems.push(`${row.task}: page ${text}, CLI ${row.probability.toFixed(6)} (difference ${Math.abs(value - row.probability).toExponential(2)})`);
+      }
+      // a task the patient is outside of: choosing it turns Explain off and says why
+      const outside = expected.find((r) => r.probability === null);
+      if (outside) {
+        const before = await page.locator('[data-testid=task-select]').inputValue();
+        await page.locator('[data-testid=task-select]').selectOption(outside.task);
+        const note = (await page.locator('[data-testid=explain-unavailable]').textContent({ timeout: TIMEOUT })) ?? '';
+        if (!note.includes(outside.outside)) problems.push(`explain with ${outside.task}: the panel says ${JSON.stringify(note)}`);
+        if (!(await page.locator('[data-testid=explain-button]').isDisabled())) problems.push(`explain with ${outside.task}: the Explain button is enabled`);
+        await page.locator('[data-testid=task-select]').selectOption(before);
+        if (await page.locator('[data-testid=explain-unavailable]').count()) problems.push(`back on ${before}: Explain still says there is nothing to explain`);
       }
       if (problems.length) throw new Error(problems.join('; '));
     },
@@ -797,6 +817,14 @@ async function startPreview() {
   throw new Error(`vite preview did not answer on ${origin} within 30 s:\n${output}`);
 }
 
+/** A task the CLI gives no risk for (the patient is outside its population): the risk card shows
+ *  no number for it and says the CLI's reason. */
+async function expectOutside(card, row, problems) {
+  const text = (await card.locator(`[data-testid="risk-outside-${row.task}"]`).textContent({ timeout: TIMEOUT })) ?? '';
+  if (!row.outside || !text.includes(row.outside)) problems.push(`${row.task}: the card says ${JSON.stringify(text)}, the CLI ${JSON.stringify(row.outside)}`);
+  if (await card.locator(`[data-testid="risk-${row.task}"]`).count()) problems.push(`${row.task}: a risk is shown outside the task's population`);
+}
+
 /** The model and patient the checks use, read from dist/ (what the page is served), and the CLI's
  *  predictions for them. */
 async function prepareFixture() {
@@ -867,7 +895,7 @@ async function main() {
     const [prep, server] = await Promise.all([prepareFixture(), startPreview()]);
     preview = server;
     const { fixture, expected, expectedEg, expectedUi, expectedWhatIf, expectedTeach } = prep;
-    console.log(`browser: ${preview.origin}, model ${fixture.model.id}, patient ${fixture.patient.id}, CLI: ${expected.map((r) => `${r.task}=${r.probability.toFixed(4)}`).join(' ')}`);
+    console.log(`browser: ${preview.origin}, model ${fixture.model.id}, patient ${fixture.patient.id}, CLI: ${expected.map((r) => `${r.task}=${r.probability === null ? "none (outside its population)" : r.probability.toFixed(4)}`).join(' ')}`);
     for (const run of RUNS) {
       const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_ARGS, ...run.flags], timeout: 60_000 });
       try {

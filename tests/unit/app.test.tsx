@@ -59,6 +59,13 @@ describe('RiskCard', () => {
   ] as const)('labels the %s backend as %s', (backend, label) => {
     expect(testIdText(renderToStaticMarkup(<RiskCard backend={backend} patient={patient} tasks={tasks} rows={rows} />), 'backend')).toBe(label);
   });
+  it('gives no risk for a task whose population the patient is outside, and says why', () => {
+    const outside = 'death_6m is defined for patients with a cancer diagnosis (a diagnosis code starting with C)';
+    const html = renderToStaticMarkup(<RiskCard backend="wasm" patient={patient} tasks={tasks} rows={[rows[0], { patient_id: 'p1', task: 'death_6m', logit: null, probability: null, outside }]} />);
+    expect(testIdText(html, 'risk-hf_12m')).toBe('0.6225');
+    expect(html).not.toContain('data-testid="risk-death_6m"');
+    expect(testIdText(html, 'risk-outside-death_6m')).toBe(`no risk: ${outside}`);
+  });
   it('says it is computing while the rows are missing, and asks for a patient without one', () => {
     const pending = renderToStaticMarkup(<RiskCard backend="wasm" patient={patient} tasks={tasks} rows={null} />);
     expect(pending).toContain('Computing');

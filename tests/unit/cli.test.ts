@@ -34,7 +34,7 @@ describe('exbehrt CLI', { timeout: 60_000 }, () => {
     rows.forEach((r, i) => {
       expect(r.patient_id).toBe(expected[i].patient_id);
       expect(r.task).toBe(expected[i].task);
-      expect(r.logit).toBeCloseTo(expected[i].logit, 5);
+      expect(r.logit).toBeCloseTo(expected[i].logit!, 5);
       expect(r.probability).toBeCloseTo(1 / (1 + Math.exp(-r.logit)), 10);
     });
   });
@@ -59,6 +59,27 @@ describe('exbehrt CLI', { timeout: 60_000 }, () => {
     expect(Object.keys(r.modality)).toEqual(expect.arrayContaining(['diagnosis', 'medication', 'lab', 'age', 'static']));
     expect(Number.isFinite(r.gap)).toBe(true);
   });
+  it('a task with a population: predict and attribute say which patients are outside it', async () => {
+    const m = tinyModel(3);
+    const popDir = join(dir, 'model-pop');
+    const config = { ...m.folder.config, tasks: [{ name: 'hf', num_labels: 1 }, { name: 'death', num_labels: 1, population: { diagnosis_prefix: 'E11', description: 'patients with type 2 diabetes' } }] };
+    await saveModelToDir(popDir, { name: 'tiny-pop', config, vocab: m.folder.vocab, weights: await fromTfWeights(m.weights) });
+    const [a, b] = tinyPatients();
+    const noDiabetes = { ...b, id: 'b-no-e11', visits: b.visits.map((v) => ({ ...v, events: v.events.filter((e) => e.code !== 'E11.9') })) };
+    const file = join(dir, 'pop.jsonl');
+    writeFileSync(file, [a, noDiabetes].map((p) => JSON.stringify(p)).join('\n') + '\n');
+    const rows = (await cli('predict', '--model', popDir, '--patients', file)).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const why = 'death is defined for patients with type 2 diabetes (a diagnosis code starting with E11)';
+    expect(rows.find((r) => r.patient_id === 'b-no-e11' && r.task === 'death')).toEqual({ patient_id: 'b-no-e11', task: 'death', logit: null, probability: null, outside: why });
+    expect(typeof rows.find((r) => r.patient_id === 'a' && r.task === 'death').logit).toBe('number');
+    const lines = (await cli('attribute', '--model', popDir, '--patients', file, '--task', 'death', '--method', 'occlusion')).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.map((l) => l.patientId)).toEqual(['a', 'b-no-e11']);
+    expect(lines[0].method).toBe('occlusion');
+    expect(lines[1]).toEqual({ model: 'model-pop', patientId: 'b-no-e11', task: 'death', outside: why });
+    await expect(cli('attribute', '--model', popDir, '--patients', file, '--id', 'b-no-e11', '--task', 'death', '--method', 'occlusion')).rejects.toMatchObject({
+      stderr: expect.stringMatching(/patient b-no-e11: death is defined for patients with type 2 diabetes/),
+    });
+  });
   it('bad input: a clear message naming the file and line, exit code non-zero', async () => {
     const bad = join(dir, 'bad.jsonl');
     writeFileSync(bad, JSON.stringify(tinyPatients()[0]) + '\n{"id": "x", "sex": "F", "birthDate": "1950-13-01", "visits": []}\n');
@@ -69,6 +90,8 @@ describe('exbehrt CLI', { timeout: 60_000 }, () => {
     // training options are checked before any work starts
     await expect(cli('train', '--out', join(dir, 'never'), '--targets', 'soft')).rejects.toMatchObject({ stderr: expect.stringMatching(/--targets must be labels or planted, not soft/) });
     await expect(cli('train', '--out', join(dir, 'never'), '--drop-codes', 'abc')).rejects.toMatchObject({ stderr: expect.stringMatching(/--drop-codes must be a probability between 0 and 1, not abc/) });
+    await expect(cli('train', '--out', join(dir, 'never'), '--truncate', '2')).rejects.toMatchObject({ stderr: expect.stringMatching(/--truncate must be a probability between 0 and 1, not 2/) });
+    await expect(cli('train', '--out', join(dir, 'never'), '--death-population', 'adults')).rejects.toMatchObject({ stderr: expect.stringMatching(/--death-population must be all or cancer, not adults/) });
     await expect(cli('train', '--out', join(dir, 'never'), '--swap-values', '1.5')).rejects.toMatchObject({ stderr: expect.stringMatching(/--swap-values must be a probability between 0 and 1, not 1.5/) });
   });
 });

@@ -11,6 +11,7 @@ import { useBackend } from '../../src/cli/node-tf';
 import { cohortAttribution } from '../../src/cohort';
 import { describeCode } from '../../src/data/codes';
 import { parsePatientsText } from '../../src/data/schema';
+import { isCancerPatient } from '../../src/data/synthetic';
 import { loadModelFromDir } from '../../src/model/folder-node';
 import { disposeModel, instantiate, type LoadedModel } from '../../src/model/runtime';
 import type { TokenGrid } from '../../src/tokens/layout';
@@ -18,7 +19,10 @@ import type { TokenGrid } from '../../src/tokens/layout';
 describe('cohortAttribution on the shipped model', { timeout: 240_000 }, () => {
   let model: LoadedModel;
   let reference: TokenGrid[];
-  const patients = parsePatientsText(readFileSync('public/cohort/patients.jsonl', 'utf8'), 'patients.jsonl').slice(0, 3);
+  const bundled = parsePatientsText(readFileSync('public/cohort/patients.jsonl', 'utf8'), 'patients.jsonl');
+  // death_6m is defined for cancer patients (the shipped config's task population)
+  const patients = bundled.filter(isCancerPatient).slice(0, 3);
+  const noCancer = bundled.find((p) => !isCancerPatient(p))!;
 
   beforeAll(async () => {
     await useBackend('wasm');
@@ -31,10 +35,11 @@ describe('cohortAttribution on the shipped model', { timeout: 240_000 }, () => {
   it('mean EG per code = the average of single-patient attribute() results (1e-9); every tensor freed', async () => {
     const before = tf.memory().numTensors;
     const progress: string[] = [];
-    const mean = await cohortAttribution(model, patients, { task: 'death_6m', reference, samples: 8, seed: 0, onProgress: (d, n) => progress.push(`${d}/${n}`) });
+    // a patient outside the task's population is left out of the mean, and counted
+    const mean = await cohortAttribution(model, [patients[0], noCancer, ...patients.slice(1)], { task: 'death_6m', reference, samples: 8, seed: 0, onProgress: (d, n) => progress.push(`${d}/${n}`) });
     expect(tf.memory().numTensors).toBe(before);
     expect(progress).toEqual(['0/3', '1/3', '2/3', '3/3']);
-    expect(mean).toMatchObject({ task: 'death_6m', samples: 8, seed: 0, total: 3, cancelled: false, patients: patients.map((p) => p.id) });
+    expect(mean).toMatchObject({ task: 'death_6m', samples: 8, seed: 0, total: 4, outsidePopulation: 1, cancelled: false, patients: patients.map((p) => p.id) });
 
     const singles = [];
     for (const patient of patients) singles.push(await attribute(model, { patient, task: 'death_6m', method: 'eg', reference, samples: 8, seed: 0 }));

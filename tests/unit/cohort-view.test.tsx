@@ -147,7 +147,7 @@ describe('the scatter view model and renderers', () => {
           status: 'done',
           done: 13,
           outcome: {
-            task: 'death_6m', samples: 8, seed: 0, patients: ['p1', 'p4'], total: 2, cancelled: false, referenceSize: 300, backend: 'wasm',
+            task: 'death_6m', samples: 8, seed: 0, patients: ['p1', 'p4'], total: 2, outsidePopulation: 0, cancelled: false, referenceSize: 300, backend: 'wasm',
             codes: [{ key: 'diagnosis:C78.7', modality: 'diagnosis', code: 'C78.7', description: 'Secondary malignant neoplasm of liver', patients: 2, total: 1.5, meanPerPatient: 0.75, meanWhenPresent: 0.75 }],
           },
         },
@@ -208,7 +208,7 @@ function fakeStore(opts: { fail?: string } = {}) {
           onProgress?.(done.length, job.patients.length);
         }
         const codes = [{ key: 'diagnosis:C78.7', modality: 'diagnosis', code: 'C78.7', patients: done.length, total: done.length, meanPerPatient: 1, meanWhenPresent: 1 }];
-        return { task: job.task, samples: job.samples ?? 32, seed: job.seed ?? 0, patients: done, total: job.patients.length, codes, cancelled: cancelled.has(jobId), referenceSize: 300, backend: 'wasm' };
+        return { task: job.task, samples: job.samples ?? 32, seed: job.seed ?? 0, patients: done, total: job.patients.length, outsidePopulation: 0, codes, cancelled: cancelled.has(jobId), referenceSize: 300, backend: 'wasm' };
       },
     },
   };

@@ -137,8 +137,8 @@ describe('committed exported BEHRT folder (tests/fixtures/export/behrt-exported)
       const rows = await predict(m, [patient], [grid]);
       expect(rows.map((r) => r.task)).toEqual(g.predictions.map((p) => p.task));
       rows.forEach((r, i) => {
-        expect(Math.abs(r.logit - g.predictions[i].logit)).toBeLessThanOrEqual(TOL);
-        expect(Math.abs(r.probability - g.predictions[i].probability)).toBeLessThanOrEqual(TOL);
+        expect(Math.abs(r.logit! - g.predictions[i].logit)).toBeLessThanOrEqual(TOL);
+        expect(Math.abs(r.probability! - g.predictions[i].probability)).toBeLessThanOrEqual(TOL);
       });
       expect(g.predictions[0].logit).toBe(golden.behrt.logits.hf_12m[0]);
     } finally {

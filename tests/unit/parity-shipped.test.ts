@@ -8,7 +8,8 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parsePatientsText } from '../../src/data/schema';
 import { loadModelFromDir } from '../../src/model/folder-node';
-import { disposeModel, instantiate, predict } from '../../src/model/runtime';
+import { inTaskPopulation } from '../../src/model/population';
+import { disposeModel, instantiate, logitsForGrids, predict } from '../../src/model/runtime';
 import { stackGrids, tokenize } from '../../src/tokens/layout';
 
 beforeAll(async () => {
@@ -27,11 +28,18 @@ describe.each(['exbehrt', 'behrt'])('shipped %s model', (name) => {
     expect(Array.from(b.diagnosis)).toEqual(inputs.patients.diagnosis);
     for (const [m, ids] of Object.entries(b.modalities)) expect(Array.from(ids)).toEqual(inputs.patients.modalities[m]);
     const model = instantiate(folder);
-    const rows = await predict(model, patients);
+    // the network itself, every task and patient (the reference knows no task populations)
+    const grids = patients.map((p) => tokenize(p, folder.vocab, folder.config));
+    const logits = await logitsForGrids(model, grids);
+    // and predict gives those logits, except outside a task's population (no risk there)
+    const rows = await predict(model, patients, grids);
     disposeModel(model);
-    for (const r of rows) {
-      const want = golden.logits[r.task][golden.ids.indexOf(r.patient_id)];
-      expect(Math.abs(r.logit - want), `${r.patient_id} ${r.task}`).toBeLessThan(1e-4);
-    }
+    for (const t of folder.config.tasks)
+      patients.forEach((p, i) => {
+        const want = golden.logits[t.name][golden.ids.indexOf(p.id)];
+        expect(Math.abs(logits[t.name][i] - want), `${p.id} ${t.name}`).toBeLessThan(1e-4);
+        const row = rows.find((r) => r.patient_id === p.id && r.task === t.name)!;
+        expect(row.logit, `${p.id} ${t.name}`).toBe(inTaskPopulation(t, grids[i], folder.vocab) ? logits[t.name][i] : null);
+      });
   });
 });

@@ -2,15 +2,16 @@
 // `npx exbehrt faithfulness` prints: planted-factor precision@5 on held-out patients with a true
 // risk factor (>= 0.8 for hf_12m; death_6m is below that target, see there), EG's deletion curve below random order's, and the cascading randomisation
 // bringing the rank correlation below 0.2. The bundled patients are held out (never trained on).
-// death_6m is defined among cancer patients, so its reference population is theirs (diagnosis
-// prefix C), as the README's command says; against mostly cancer-free references the cancer code
-// itself (the task's population, not a planted risk) rightly takes most of the credit.
+// death_6m is defined for cancer patients (config.json tasks.death_6m.population): attribute()
+// compares with the reference patients inside the population whatever filter is given, so the
+// whole reference set here gives the same 73 references as the README's --ref-diagnosis C.
 import { describe, expect, it } from 'vitest';
 import { readPatients } from '../../src/cli/exbehrt';
 import { faithfulnessCommand } from '../../src/cli/faithfulness-cmd';
 import { useBackend } from '../../src/cli/node-tf';
 
 interface Report {
+  reference: { size: number };
   planted_factor_recovery: { precision_at_5: number; patients: number };
   deletion: { attributed_area: number; random_area: number; beats_random_fraction: number };
   randomisation: { cascade: Array<{ stage: string; spearman: number }> };
@@ -49,9 +50,13 @@ function expectFaithful(r: Report, minPrecision: number) {
 
 describe('faithfulness of EG on the shipped model (64 samples, seed 0, 30 held-out patients)', { timeout: 600_000 }, () => {
   it('hf_12m, whole reference set', async () => expectFaithful(await check('hf_12m', {}), 0.8));
-  // NOT the issue's 0.8: measured 0.66 (issue 3 stays open). What takes the other top-5 places:
-  // earlier low albumin values where the rule reads only the last one, the primary cancer code
-  // (the population's gate, credited even against cancer references whose cancer sits elsewhere
-  // in the sequence), anaemia in neoplastic disease (a proxy). This guards the measured level.
-  it('death_6m, cancer patients as the reference (below target: a floor at the measured level)', async () => expectFaithful(await check('death_6m', { diagnosis: 'C' }), 0.6));
+  // NOT the issue's 0.8: measured 0.73 (issue 3 stays open). What takes the other top-5 places:
+  // mostly earlier low albumin values where the rule reads only the last one (the model reads
+  // albumin as a mean over visits: tools/probes/albumin-recency.ts), then single labs. This guards
+  // the measured level.
+  it('death_6m, its population as the reference (below target: a floor at the measured level)', async () => {
+    const r = await check('death_6m', {});
+    expect(r.reference.size).toBe(73); // the cancer patients among the 300 shipped references
+    expectFaithful(r, 0.7);
+  });
 });

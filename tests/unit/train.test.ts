@@ -51,18 +51,20 @@ describe('training', () => {
     expect(r.bestEpoch).toBe(ft.reduce((b, h) => (h.valLoss! < b.valLoss! ? h : b)).epoch);
     await expect(trainModel(train, val, { ...opts, augment: (p) => p })).rejects.toThrow(/augment needs targetOf/);
   });
-  it('leaves patients outside a task\'s population out of that task\'s loss and validation', async () => {
+  it('fits a task with a population on that population alone (loss and validation)', async () => {
     const cancer = (p: (typeof train)[number]) => p.visits.some((v) => v.events.some((e) => e.modality === 'diagnosis' && e.code.startsWith('C')));
-    const inPopulation = (p: (typeof train)[number], t: string) => t !== 'death_6m' || cancer(p);
+    const tasks = [{ name: 'hf_12m' }, { name: 'death_6m', population: { diagnosis_prefix: 'C', description: 'patients with a cancer diagnosis' } }];
     const planted = (p: (typeof train)[number], t: string) => plantedTruth(p, t as TaskName).probability;
+    const nonsense = (p: (typeof train)[number], t: string) => (t === 'death_6m' && !cancer(p) ? 1 : planted(p, t));
     // the same run with nonsense death targets for everyone outside the population: nothing changes
-    const a = await trainModel(train, val, { ...opts, targetOf: planted, inPopulation });
-    const b = await trainModel(train, val, { ...opts, targetOf: (p, t) => (t === 'death_6m' && !cancer(p) ? 1 : planted(p, t)), inPopulation });
+    const a = await trainModel(train, val, { ...opts, tasks, targetOf: planted });
+    const b = await trainModel(train, val, { ...opts, tasks, targetOf: nonsense });
     const w = (r: typeof a) => Array.from(r.weights.get('heads.death_6m.weight')!.data);
     expect(w(b)).toEqual(w(a));
     expect(b.history.map((h) => h.valLoss)).toEqual(a.history.map((h) => h.valLoss));
+    expect(a.config.tasks[1].population).toEqual(tasks[1].population);
     // without the population they enter the loss
-    const c = await trainModel(train, val, { ...opts, targetOf: (p, t) => (t === 'death_6m' && !cancer(p) ? 1 : planted(p, t)) });
+    const c = await trainModel(train, val, { ...opts, targetOf: nonsense });
     expect(w(c)).not.toEqual(w(a));
   }, 120_000);
   it('splits patients 70/15/15 without overlap, the same way for a seed', () => {

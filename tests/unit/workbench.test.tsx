@@ -298,25 +298,36 @@ describe('panels render (server-side, no DOM)', () => {
     expect(html).toContain('not run');
   });
 
+  /** the what-if panel with no-op handlers */
+  const whatIfHtml = (p: Pick<Parameters<typeof WhatIfPanel>[0], 'revisions' | 'original' | 'current' | 'pinnedId'>) =>
+    renderToStaticMarkup(<WhatIfPanel patient={patient} busy={false} onRemoveEvent={() => {}} onRemoveVisit={() => {}} onAddEvent={() => {}} onUndo={() => {}} onReset={() => {}} {...p} />);
   it('the what-if panel offers removal of the pinned event and shows the risk change', () => {
-    const html = renderToStaticMarkup(
-      <WhatIfPanel
-        patient={patient}
-        revisions={[{ rev: 1, label: 'removed x', patient }]}
-        original={[{ patient_id: 'p1', task: 'hf_12m', logit: 0, probability: 0.4 }]}
-        current={[{ patient_id: 'p1', task: 'hf_12m', logit: 0, probability: 0.3 }]}
-        pinnedId="0:1"
-        busy={false}
-        onRemoveEvent={() => {}}
-        onRemoveVisit={() => {}}
-        onAddEvent={() => {}}
-        onUndo={() => {}}
-        onReset={() => {}}
-      />,
-    );
+    const html = whatIfHtml({
+      revisions: [{ rev: 1, label: 'removed x', patient }],
+      original: [{ patient_id: 'p1', task: 'hf_12m', logit: 0, probability: 0.4 }],
+      current: [{ patient_id: 'p1', task: 'hf_12m', logit: 0, probability: 0.3 }],
+      pinnedId: '0:1',
+    });
     expect(html).toContain('Selected: lab 33762-6');
     expect(html).toContain('Remove the whole visit (2 events)');
     expect(html).toMatch(/data-testid="risk-change-hf_12m" class="down">−0.1000/);
+  });
+  it('outside a task\'s population: Explain is off with the reason, and the what-if table shows no risk', () => {
+    const outside = 'death_6m is defined for patients with a cancer diagnosis (a diagnosis code starting with C)';
+    const explain = renderToStaticMarkup(
+      <ExplainPanel settings={DEFAULT_SETTINGS} explanation={null} busy={false} disabled={false} unavailable={outside} onSettings={() => true} onExplain={() => {}} onCancel={() => {}} />,
+    );
+    expect(explain).toMatch(/data-testid="explain-button" disabled=""[^>]*aria-describedby="explain-unavailable"/);
+    expect(explain).toContain(`Nothing to explain: ${outside}, and this patient has no such diagnosis.`);
+    expect(renderToStaticMarkup(<ExplainPanel settings={DEFAULT_SETTINGS} explanation={null} busy={false} disabled={false} onSettings={() => true} onExplain={() => {}} onCancel={() => {}} />)).not.toMatch(/data-testid="explain-button" disabled/);
+    const whatIf = whatIfHtml({
+      revisions: [{ rev: 1, label: 'removed C50.919', patient }],
+      original: [{ patient_id: 'p1', task: 'death_6m', logit: -1, probability: 0.27 }],
+      current: [{ patient_id: 'p1', task: 'death_6m', logit: null, probability: null, outside }],
+      pinnedId: null,
+    });
+    expect(whatIf).toContain('no risk (outside the population)');
+    expect(whatIf).toMatch(/data-testid="risk-change-death_6m" class=""><\/td>/);
   });
 });
 

@@ -25,7 +25,7 @@ const withAlbumin = (p: Patient, f: (v: number, last: boolean) => number): Patie
 };
 const edits = { 'last -> 4.0': (v: number, last: boolean) => (last ? 4.0 : v), 'earlier -> 4.0': (v: number, last: boolean) => (last ? v : 4.0) };
 const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
-const deathLogits = async (m: ReturnType<typeof instantiate>, ps: Patient[]) => (await predict(m, ps)).filter((r) => r.task === 'death_6m').map((r) => r.logit);
+const deathLogits = async (m: ReturnType<typeof instantiate>, ps: Patient[]) => (await predict(m, ps)).filter((r) => r.task === 'death_6m').map((r) => r.logit!); // all in the population
 
 for (const dir of process.argv.slice(2)) {
   const model = instantiate(await loadModelFromDir(dir));

@@ -43,7 +43,7 @@ export const ClusterAttribution = memo(function ClusterAttribution({ state, top 
         <div className="table-scroll">
           <table className="compare-table" data-testid={`cohort-attr-table-${cluster}`}>
             <caption className="small">
-              Over all {outcome.patients.length} patients of the {name}, {outcome.referenceSize} reference patients; mean per patient counts a
+              Over {outcome.outsidePopulation ? `the ${outcome.patients.length} patients of the ${name} in ${task}'s population (${outcome.outsidePopulation} outside it: no risk to explain)` : `all ${outcome.patients.length} patients of the ${name}`}, {outcome.referenceSize} reference patients; mean per patient counts a
               patient without the code as 0. Positive: pushes {task} up.
             </caption>
             <thead>

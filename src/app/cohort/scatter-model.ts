@@ -63,7 +63,7 @@ export function scatterLayout(o: Pick<CohortOutcome, 'ids' | 'xy' | 'labels' | '
   const outcome = o.outcomes[task];
   const fills = o.ids.map((_, i) => {
     if (colourBy === 'cluster') return clusterColour(o.labels[i]);
-    if (colourBy === 'risk') return riskToColour(risk?.[i]);
+    if (colourBy === 'risk') return risk && !Number.isFinite(risk[i]) ? OUTCOME_COLOURS.unknown : riskToColour(risk?.[i]); // no risk: outside the task's population
     const y = outcome?.[i];
     return y === 1 ? OUTCOME_COLOURS.positive : y === 0 ? OUTCOME_COLOURS.negative : OUTCOME_COLOURS.unknown;
   });
