@@ -16,7 +16,7 @@ import type { ModelCard } from '../src/model/card';
 import type { ModelConfig } from '../src/model/config';
 import { loadModelFromFiles, loadModelFromUrl, type ModelFolder } from '../src/model/folder';
 import { disposeModel, instantiate, logitsForGrids, predict, sigmoid, type LoadedModel, type PredictionRow } from '../src/model/runtime';
-import { inTaskPopulation, populationReferences } from '../src/model/population';
+import { inTaskPopulation } from '../src/model/population';
 
 export type { BackendName, InterpolationPath, PredictionRow, RandomisationStage };
 
@@ -126,16 +126,12 @@ export interface CohortAttributionJob {
 }
 
 export interface CohortAttributionOutcome extends CohortAttribution {
-  /** size of the reference population used (after the filter) */
-  referenceSize: number;
   backend: BackendName;
 }
 
 export interface AttributeOutcome {
   result: AttributionResult;
   backend: BackendName;
-  /** size of the reference population used (after the filter) */
-  referenceSize: number;
   /** set when the job had to move to another backend (e.g. the WebGPU device was lost) */
   fellBack?: string;
 }
@@ -220,7 +216,7 @@ const api = {
         const reference = referenceOf(model, job.reference);
         try {
           const result = await attribute(model, { ...job, reference, signal, onProgress });
-          return { result, backend: activeBackend()!, referenceSize: sizeFor(model, job.task, reference), fellBack };
+          return { result, backend: activeBackend()!, fellBack };
         } catch (e) {
           const from = activeBackend();
           const next = from && from !== 'cpu' && !signal.aborted && isBackendFailure(e) ? fallbackOf(from) : null;
@@ -269,16 +265,7 @@ const api = {
   /** The reference patients that pass a filter, in the order the attribution indexes them (for
    *  choosing one to walk the interpolation path from). */
   referencePatients(modelId: string, filter: ReferenceFilter = {}, task?: string): ReferencePatientSummary[] {
-    const model = needModel(modelId);
-    const set = referenceSetOf(model.folder);
-    if (!set) return [];
-    // for a task with a population, only its patients (index: into that list, as interpolationPath takes it)
-    const t = task === undefined ? undefined : model.folder.config.tasks.find((x) => x.name === task);
-    const grids = referenceGrids(set, model.folder.config, filter);
-    return set.patients
-      .filter((p) => matchesFilter(p, filter))
-      .filter((_, i) => !t || inTaskPopulation(t, grids[i], model.folder.vocab))
-      .map((p, index) => ({ index, id: p.id, age: p.age, sex: p.sex, diagnoses: p.codes.length }));
+    return referencesOfTask(needModel(modelId), filter, task).patients;
   },
 
   /** The logit and the integrand (x - x') . grad f along the straight path from one reference
@@ -286,16 +273,13 @@ const api = {
   async interpolationPath(modelId: string, patient: Patient, task: string, filter: ReferenceFilter, refIndex: number, points = 21): Promise<InterpolationPath & { reference: ReferencePatientSummary }> {
     await api.init();
     const model = needModel(modelId);
-    const set = referenceSetOf(model.folder);
-    if (!set) throw new AttributionError(`${model.folder.name} has no reference set`);
-    const t = model.folder.config.tasks.find((x) => x.name === task);
-    const all = referenceGrids(set, model.folder.config, filter);
-    const grids = t ? populationReferences(t, all, model.folder.vocab) : all;
+    if (!referenceSetOf(model.folder)) throw new AttributionError(`${model.folder.name} has no reference set`);
+    const { grids, patients } = referencesOfTask(model, filter, task);
     const ref = grids[refIndex];
-    if (!ref) throw new AttributionError(`reference patient ${refIndex} does not exist: the reference population has ${grids.length} patients${t?.population ? ` in ${task}'s population` : ''}`);
+    const population = model.folder.config.tasks.find((x) => x.name === task)?.population;
+    if (!ref) throw new AttributionError(`reference patient ${refIndex} does not exist: the reference population has ${grids.length} patients${population ? ` in ${task}'s population` : ''}`);
     const path = await interpolationPath(model, patient, task, ref, evenAlphas(points));
-    const summary = api.referencePatients(modelId, filter, task)[refIndex];
-    return { ...path, reference: summary };
+    return { ...path, reference: patients[refIndex] };
   },
 
   /** The model-randomisation sanity check for one patient: the attribution with the trained model,
@@ -390,7 +374,7 @@ const api = {
         signal,
         onProgress,
       });
-      return { ...out, referenceSize: sizeFor(model, job.task, reference), backend: activeBackend()! };
+      return { ...out, backend: activeBackend()! };
     });
   },
 
@@ -435,10 +419,19 @@ function referenceOf(model: LoadedModel, filter: ReferenceFilter = {}): TokenGri
   return set ? referenceGrids(set, model.folder.config, filter) : [];
 }
 
-/** How many of the references a task's explanation compares with (those in its population). */
-function sizeFor(model: LoadedModel, task: string, reference: TokenGrid[]): number {
-  const t = model.folder.config.tasks.find((x) => x.name === task);
-  return t ? populationReferences(t, reference, model.folder.vocab).length : reference.length;
+/** The reference patients that pass a filter and, for a task with a population, are in it: their
+ *  grids and summaries in the same order (the index the teaching path takes). */
+function referencesOfTask(model: LoadedModel, filter: ReferenceFilter, task?: string): { grids: TokenGrid[]; patients: ReferencePatientSummary[] } {
+  const set = referenceSetOf(model.folder);
+  if (!set) return { grids: [], patients: [] };
+  const t = task === undefined ? undefined : model.folder.config.tasks.find((x) => x.name === task);
+  const all = referenceGrids(set, model.folder.config, filter);
+  const members = set.patients.filter((p) => matchesFilter(p, filter));
+  const keep = all.map((g) => !t || inTaskPopulation(t, g, model.folder.vocab));
+  return {
+    grids: all.filter((_, i) => keep[i]),
+    patients: members.filter((_, i) => keep[i]).map((p, index) => ({ index, id: p.id, age: p.age, sex: p.sex, diagnoses: p.codes.length })),
+  };
 }
 
 /** A cancellable job: `cancel(jobId)` aborts the signal `work` gets; the job is forgotten when it

@@ -6,10 +6,10 @@ import { egDraws } from './expected-gradients';
 import { gxiDraws } from './gradient-x-input';
 import { igDraws, padBaseline } from './integrated-gradients';
 import { occlusion } from './occlusion';
-import { AttributionError, pathAttribution } from './path';
+import { AttributionError, OutsidePopulationError, pathAttribution } from './path';
 import type { AttributeRequest, AttributionResult } from './types';
 
-export { AttributionError };
+export { AttributionError, OutsidePopulationError };
 export const MAX_SAMPLES = 10_000;
 
 export async function attribute(model: LoadedModel, req: AttributeRequest): Promise<AttributionResult> {
@@ -25,7 +25,7 @@ export async function attribute(model: LoadedModel, req: AttributeRequest): Prom
   // a task with a population: nothing to explain outside it, and references from within it
   const task = c.tasks.find((t) => t.name === req.task)!;
   if (!inTaskPopulation(task, grid, model.folder.vocab))
-    throw new AttributionError(`patient ${req.patient.id}: ${populationSentence(task)}; this patient has no such diagnosis, so the model gives no ${task.name} risk to explain`);
+    throw new OutsidePopulationError(`patient ${req.patient.id}: ${populationSentence(task)}; this patient has no such diagnosis, so the model gives no ${task.name} risk to explain`, populationSentence(task));
   const inPopulation = populationReferences(task, req.reference ?? [], model.folder.vocab);
   if (task.population && req.reference?.length && !inPopulation.length)
     throw new AttributionError(`none of the ${req.reference.length} reference patients is in ${task.name}'s population (${task.population.description}): choose a wider reference population`);
@@ -34,15 +34,15 @@ export async function attribute(model: LoadedModel, req: AttributeRequest): Prom
     case 'eg': {
       const refs = inPopulation;
       if (refs.length === 0) throw new AttributionError('expected gradients needs a reference population: the reference set is empty');
-      return pathAttribution({ ...common, method: 'eg', references: refs, draws: egDraws(samples, refs.length, req.seed ?? 0) });
+      return pathAttribution({ ...common, method: 'eg', references: refs, referenceSize: refs.length, draws: egDraws(samples, refs.length, req.seed ?? 0) });
     }
     case 'ig': {
       const base = req.baseline === 'reference' ? inPopulation[0] : padBaseline(c);
       if (!base) throw new AttributionError('integrated gradients with baseline "reference" needs a reference patient');
-      return pathAttribution({ ...common, method: 'ig', references: [base], draws: igDraws(samples) });
+      return pathAttribution({ ...common, method: 'ig', references: [base], referenceSize: req.baseline === 'reference' ? 1 : 0, draws: igDraws(samples) });
     }
     case 'gxi':
-      return pathAttribution({ ...common, method: 'gxi', references: 'zero', draws: gxiDraws });
+      return pathAttribution({ ...common, method: 'gxi', references: 'zero', referenceSize: 0, draws: gxiDraws });
     case 'occlusion':
       return occlusion(common);
     default:

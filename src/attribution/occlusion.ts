@@ -65,6 +65,7 @@ export async function occlusion(opts: {
   const res = rollup('occlusion', task, patient, grid, { token, tokenStderr: zeros, rows, rowsStderr: zeroRows }, {
     logit: fx,
     referenceLogit: 0,
+    referenceSize: 0,
     samplesDone: cancelled ? 0 : variants.length - 1,
     samplesTotal: variants.length - 1,
     gap: NaN,

@@ -25,6 +25,17 @@ export class AttributionError extends Error {
   }
 }
 
+/** The patient is outside the task's population: the model gives no risk, so nothing to explain.
+ *  `reason` is the population's sentence, for callers that list such patients instead of failing. */
+export class OutsidePopulationError extends AttributionError {
+  constructor(
+    message: string,
+    readonly reason: string,
+  ) {
+    super(message);
+  }
+}
+
 /** Samples per forward+backward: about 4,096 tokens a batch, 1..64 samples. */
 export function defaultBatchSize(length: number): number {
   return Math.max(1, Math.min(64, Math.floor(4096 / Math.max(1, length))));
@@ -48,6 +59,8 @@ export async function pathAttribution(opts: {
   task: string;
   /** reference grids, or 'zero' for an all-zero embedding (gradient x input is alpha=1 from zero) */
   references: TokenGrid[] | 'zero';
+  /** reported in the result (AttributionResult.referenceSize) */
+  referenceSize: number;
   draws: PathDraw[];
   batchSize?: number;
   onProgress?: (r: AttributionResult) => void;
@@ -100,6 +113,7 @@ export async function pathAttribution(opts: {
     return rollup(opts.method, task, opts.patient, grid, a, {
       logit,
       referenceLogit,
+      referenceSize: opts.referenceSize,
       samplesDone: n,
       samplesTotal: draws.length,
       gap: total - (logit - referenceLogit),

@@ -18,7 +18,7 @@ export function rollup(
   patient: Patient,
   grid: TokenGrid,
   a: TokenAttribution,
-  extra: { logit: number; referenceLogit: number; samplesDone: number; samplesTotal: number; gap: number; done: boolean; cancelled: boolean },
+  extra: { logit: number; referenceLogit: number; referenceSize: number; samplesDone: number; samplesTotal: number; gap: number; done: boolean; cancelled: boolean },
 ): AttributionResult {
   const L = grid.realLength;
   const token: Record<string, number[]> = {};
@@ -55,6 +55,7 @@ export function rollup(
     patientId: patient.id,
     logit: extra.logit,
     referenceLogit: extra.referenceLogit,
+    referenceSize: extra.referenceSize,
     samplesDone: extra.samplesDone,
     samplesTotal: extra.samplesTotal,
     token,

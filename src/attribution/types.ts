@@ -43,6 +43,9 @@ export interface AttributionResult {
   logit: number;
   /** mean logit of the references (EG), baseline logit (IG), 0 otherwise */
   referenceLogit: number;
+  /** how many reference patients the explanation compared with: EG the references in the task's
+   *  population that it drew from, IG 1 with a reference baseline, 0 otherwise */
+  referenceSize: number;
   samplesDone: number;
   samplesTotal: number;
   /** per part (diagnosis, modalities, age, segment, position, static) per token */

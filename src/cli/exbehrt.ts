@@ -4,10 +4,9 @@ import { parseArgs } from 'node:util';
 import { parsePatientsText, type Patient } from '../data/schema';
 import { loadModelFromDir } from '../model/folder-node';
 import { disposeModel, instantiate, predict } from '../model/runtime';
-import { inTaskPopulation, populationReferences, populationSentence } from '../model/population';
 import { tokenize } from '../tokens/layout';
 import { useBackend } from './node-tf';
-import { attribute } from '../attribution';
+import { attribute, OutsidePopulationError } from '../attribution';
 import { parseReferenceSet, referenceGrids, type ReferenceFilter } from '../attribution/reference';
 import type { Method } from '../attribution/types';
 
@@ -17,7 +16,7 @@ commands:
   synth      --n N --seed S [--out patients.jsonl] [--truth truth.json]   write a synthetic cohort
   train      --arch exbehrt|behrt --out <folder> [--n N --seed S ...]       train one model (see README)
              [--targets planted|labels] [--drop-codes R --drop-events R --swap-values R]
-             [--epochs 24] [--death-population cancer|all] [--truncate 0.5]   (defaults: the shipped recipe)
+             [--epochs 24] [--death-population cancer|all] [--truncate 0.5] [--shuffle-series R] [--patience 3]   (defaults: the shipped recipe)
   train-all  [--out-dir public/models]                                      train the shipped ExBEHRT and BEHRT
   tokenize   --model <folder> --patients <file> [--id ID]                   show the token grid of a patient
   predict    --model <folder> --patients <file.json|jsonl>                  JSON lines {patient_id, task, logit, probability[, outside]}
@@ -94,6 +93,8 @@ async function main(argv: string[]): Promise<void> {
       'swap-values': { type: 'string' },
       'death-population': { type: 'string' },
       truncate: { type: 'string' },
+      'shuffle-series': { type: 'string' },
+      patience: { type: 'string' },
       hidden: { type: 'string' },
       layers: { type: 'string' },
       backend: { type: 'string' },
@@ -151,14 +152,7 @@ async function main(argv: string[]): Promise<void> {
       const filter = referenceFilterOf(values);
       const reference = folder.reference ? referenceGrids(parseReferenceSet(folder.reference), folder.config, filter) : [];
       const method = (values.method ?? 'eg') as Method;
-      const task = folder.config.tasks.find((t) => t.name === values.task);
-      // a task with a population compares within it; a patient outside it has no risk to explain
-      const used = task ? populationReferences(task, reference, folder.vocab) : reference;
       for (const patient of patients) {
-        if (task && patients.length > 1 && !inTaskPopulation(task, tokenize(patient, folder.vocab, folder.config), folder.vocab)) {
-          process.stdout.write(JSON.stringify({ model: folder.name, patientId: patient.id, task: task.name, outside: populationSentence(task) }) + '\n');
-          continue;
-        }
         const r = await attribute(model, {
           patient,
           task: need(values.task, '--task'),
@@ -167,9 +161,17 @@ async function main(argv: string[]): Promise<void> {
           samples: values.samples !== undefined ? Number(values.samples) : undefined,
           seed: values.seed !== undefined ? Number(values.seed) : 0,
           baseline: values.baseline as 'pad' | 'reference' | undefined,
+        }).catch((e) => {
+          // over many patients, one outside the task's population is a line, not the end of the run
+          if (patients.length > 1 && e instanceof OutsidePopulationError) return e;
+          throw e;
         });
-        const { token, tokenStderr, ...rest } = r;
-        process.stdout.write(JSON.stringify({ model: folder.name, reference: { size: used.length, filter }, ...rest, token, tokenStderr }) + '\n');
+        if (r instanceof OutsidePopulationError) {
+          process.stdout.write(JSON.stringify({ model: folder.name, patientId: patient.id, task: values.task, outside: r.reason }) + '\n');
+          continue;
+        }
+        const { token, tokenStderr, referenceSize, ...rest } = r;
+        process.stdout.write(JSON.stringify({ model: folder.name, reference: { size: referenceSize, filter }, ...rest, token, tokenStderr }) + '\n');
       }
       disposeModel(model);
       return;

@@ -7,7 +7,6 @@ import { parseReferenceSet, referenceGrids, type ReferenceFilter } from '../attr
 import type { Method } from '../attribution/types';
 import type { Patient } from '../data/schema';
 import { loadModelFromDir } from '../model/folder-node';
-import { populationReferences } from '../model/population';
 import { disposeModel, instantiate } from '../model/runtime';
 
 interface TruthFile {
@@ -64,7 +63,7 @@ export async function faithfulnessCommand(opts: {
     method: opts.method,
     samples: opts.samples,
     seed: opts.seed,
-    reference: { size: populationReferences(folder.config.tasks.find((t) => t.name === opts.task) ?? {}, reference, folder.vocab).length, filter: opts.referenceFilter ?? {} },
+    reference: { size: results[0].referenceSize, filter: opts.referenceFilter ?? {} },
     patients: withTruth.length,
     planted_factor_recovery: { precision_at_5: mean(valid), patients: valid.length },
     deletion: {

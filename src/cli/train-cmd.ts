@@ -3,11 +3,12 @@
 import { spawn } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { counterfactualTimeline, generateCohort, isCancerPatient, plantedTruth, truncatedTimeline, valuesByCode, type TaskName } from '../data/synthetic';
+import { counterfactualTimeline, generateCohort, plantedTruth, shuffledSeriesTimeline, truncatedTimeline, valuesByCode, type TaskName } from '../data/synthetic';
 import type { Patient } from '../data/schema';
 import { saveModelToDir } from '../model/folder-node';
 import { auprc, auroc } from '../model/metrics';
 import { instantiate, disposeModel, logitsForGrids } from '../model/runtime';
+import { inTaskPopulation } from '../model/population';
 import { labelsOf, splitCohort, trainModel } from '../model/train';
 import { tokenize } from '../tokens/layout';
 import { buildReferenceSet } from '../attribution/reference';
@@ -55,6 +56,7 @@ export async function trainCommand(v: Values): Promise<void> {
   };
   const rates = { codeRate: rate('drop-codes', 0.5), eventRate: rate('drop-events', 0.1), valueRate: rate('swap-values', 0.6) };
   const truncateRate = rate('truncate', 0.5);
+  const shuffleRate = rate('shuffle-series', 0);
   const deathPopulation = (v['death-population'] ?? 'cancer') as string;
   if (deathPopulation !== 'all' && deathPopulation !== 'cancer') throw new Error(`--death-population must be all or cancer, not ${deathPopulation}`);
   const backend = await useBackend(typeof v.backend === 'string' ? v.backend : undefined);
@@ -76,7 +78,7 @@ export async function trainCommand(v: Values): Promise<void> {
     tasks: deathPopulation === 'cancer' ? TASKS.map((t) => (t.name === 'death_6m' ? { ...t, description: DEATH_IN_POPULATION, population: DEATH_POPULATION } : t)) : TASKS,
     mlmEpochs: num(v['mlm-epochs'], 2),
     maxEpochs: num(v.epochs, 24),
-    patience: 3,
+    patience: num(v.patience, 3),
     batchSize: 32,
     learningRate: 1e-3,
     targetOf: targets === 'planted' ? (p, t) => plantedTruth(p, t as TaskName).probability : undefined,
@@ -84,7 +86,8 @@ export async function trainCommand(v: Values): Promise<void> {
       targets === 'planted'
         ? (p, rand) => {
             const q = truncateRate > 0 && rand() < truncateRate ? truncatedTimeline(p, rand) : p;
-            return rand() < 0.5 ? q : counterfactualTimeline(q, { ...rates, values }, rand);
+            const r = rand() < 0.5 ? q : counterfactualTimeline(q, { ...rates, values }, rand);
+            return shuffleRate > 0 ? shuffledSeriesTimeline(r, shuffleRate, rand) : r;
           }
         : undefined,
     log,
@@ -95,7 +98,7 @@ export async function trainCommand(v: Values): Promise<void> {
   const folder = { name: arch, config: res.config, vocab: res.vocab, weights: res.weights, card: null, reference };
   const metrics = await evaluateHeldOut(folder, test, deathPopulation === 'cancer');
   log(`held-out metrics ${JSON.stringify(metrics)}`);
-  const command = `npx exbehrt train --arch ${arch} --n ${n} --seed ${seed} --epochs ${num(v.epochs, 24)} --targets ${targets}${truncateRate > 0 ? ` --truncate ${truncateRate}` : ''}${deathPopulation !== 'all' ? ` --death-population ${deathPopulation}` : ''}`;
+  const command = `npx exbehrt train --arch ${arch} --n ${n} --seed ${seed} --epochs ${num(v.epochs, 24)} --targets ${targets}${truncateRate > 0 ? ` --truncate ${truncateRate}` : ''}${shuffleRate > 0 ? ` --shuffle-series ${shuffleRate}` : ''}${num(v.patience, 3) !== 3 ? ` --patience ${num(v.patience, 3)}` : ''}${deathPopulation !== 'all' ? ` --death-population ${deathPopulation}` : ''}`;
   const card = {
     name: arch === 'exbehrt' ? 'ExBEHRT (synthetic cohort)' : 'BEHRT, diagnosis-only baseline (synthetic cohort)',
     model_type: arch,
@@ -105,7 +108,7 @@ export async function trainCommand(v: Values): Promise<void> {
     out_of_scope: `Any clinical use; real patients; populations outside adults 30-90 years${deathPopulation === 'cancer' ? '; death_6m for a patient without a cancer diagnosis' : ''}.`,
     training_data: `Synthetic multimorbid adults from the project's seeded generator (n=${n}, seed ${seed}; train ${train.length} / validation ${val.length} / held-out test ${test.length} patients) with planted risk mechanisms for ${TASKS.map((t) => t.name).join(' and ')}. ${
       targets === 'planted'
-        ? `Fine-tuned on the generator's planted probability of each outcome (soft targets), not on the drawn 0/1 labels, and every epoch on a fresh counterfactual copy of half the training patients (each code removed with probability ${rates.codeRate}, each event ${rates.eventRate}, each measured value replaced by another patient's with probability ${rates.valueRate}; a primary cancer swapped for another of the patient's sex)${truncateRate > 0 ? `, and ${truncateRate * 100}% of the patients cut short by their last 1 to 3 visits first` : ''}, scored by the same mechanism; early stopping on the validation loss against the planted probability. This makes the model rely on the planted causes rather than on their proxies, so that attributions can be checked against the generator's ground truth.${deathPopulation === 'cancer' ? ' The death_6m head saw cancer patients only (config.json tasks.death_6m.population): the workbench gives no death_6m risk or explanation for a patient without a cancer diagnosis, and its held-out metrics are among cancer patients.' : ''} Held-out metrics are against the drawn labels.`
+        ? `Fine-tuned on the generator's planted probability of each outcome (soft targets), not on the drawn 0/1 labels, and every epoch on a fresh counterfactual copy of half the training patients (each code removed with probability ${rates.codeRate}, each event ${rates.eventRate}, each measured value replaced by another patient's with probability ${rates.valueRate}; a primary cancer swapped for another of the patient's sex)${truncateRate > 0 ? `, and ${truncateRate * 100}% of the patients cut short by their last 1 to 3 visits first` : ''}${shuffleRate > 0 ? `; each measured series (a lab or vital of one patient) reordered with probability ${shuffleRate}` : ''}, scored by the same mechanism; early stopping on the validation loss against the planted probability. This makes the model rely on the planted causes rather than on their proxies, so that attributions can be checked against the generator's ground truth.${deathPopulation === 'cancer' ? ' The death_6m head saw cancer patients only (config.json tasks.death_6m.population): the workbench gives no death_6m risk or explanation for a patient without a cancer diagnosis, and its held-out metrics are among cancer patients.' : ''} Held-out metrics are against the drawn labels.`
         : 'Fine-tuned on the drawn 0/1 labels; early stopping on the mean validation AUROC.'
     }`,
     reference_population: 'The synthetic training cohort (adults 30-90, both sexes).',
@@ -142,7 +145,8 @@ export async function evaluateHeldOut(folder: Parameters<typeof instantiate>[0],
   const out: Record<string, Metric> = {};
   for (const t of folder.config.tasks) if (!(deathCancerOnly && t.name === 'death_6m')) out[t.name] = metric(logits[t.name], labelsOf(test, t.name));
   if (logits.death_6m) {
-    const keep = test.map((p, i) => (isCancerPatient(p) ? i : -1)).filter((i) => i >= 0);
+    // the population as the model reads it (the same rule as predict), whether or not the head was fitted on it
+    const keep = grids.map((g, i) => (inTaskPopulation({ population: DEATH_POPULATION }, g, folder.vocab) ? i : -1)).filter((i) => i >= 0);
     out['death_6m (cancer patients)'] = metric(Float32Array.from(keep, (i) => logits.death_6m[i]), Float32Array.from(keep, (i) => labelsOf(test, 'death_6m')[i]));
   }
   return out;
@@ -158,7 +162,7 @@ export async function trainAllCommand(v: Values): Promise<void> {
   const run = (arch: string) =>
     new Promise<void>((resolve, reject) => {
       const args = ['bin/exbehrt.mjs', 'train', '--arch', arch, '--out', join(dir, arch), '--n', String(n), '--seed', String(seed)];
-      for (const k of ['epochs', 'mlm-epochs', 'hidden', 'layers', 'targets', 'drop-codes', 'drop-events', 'swap-values', 'truncate', 'death-population']) if (typeof v[k] === 'string') args.push(`--${k}`, v[k] as string);
+      for (const k of ['epochs', 'mlm-epochs', 'hidden', 'layers', 'targets', 'drop-codes', 'drop-events', 'swap-values', 'truncate', 'shuffle-series', 'patience', 'death-population']) if (typeof v[k] === 'string') args.push(`--${k}`, v[k] as string);
       const child = spawn(process.execPath, args, { stdio: 'inherit' });
       child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`training ${arch} failed (exit ${code})`))));
     });

@@ -4,7 +4,7 @@
 import { attribute } from '../attribution';
 import type { AttributionResult } from '../attribution/types';
 import type { Patient } from '../data/schema';
-import { inTaskPopulation } from '../model/population';
+import { inTaskPopulation, populationReferences } from '../model/population';
 import type { LoadedModel } from '../model/runtime';
 import { tokenize, type TokenGrid } from '../tokens/layout';
 import { meanAttributionPerCode, type CodeAttribution } from './summary';
@@ -36,6 +36,8 @@ export interface CohortAttribution {
   outsidePopulation: number;
   /** patients asked for */
   total: number;
+  /** the references each explanation compared with (those in the task's population) */
+  referenceSize: number;
   /** mean EG per code over `patients`, largest |mean per patient| first */
   codes: CodeAttribution[];
   cancelled: boolean;
@@ -76,6 +78,7 @@ export async function cohortAttribution(model: LoadedModel, patients: Patient[],
     seed,
     patients: results.map((r) => r.patientId),
     total: all.length,
+    referenceSize: task ? populationReferences(task, opts.reference, model.folder.vocab).length : opts.reference.length,
     outsidePopulation: all.length - patients.length,
     codes: opts.top === undefined ? codes : codes.slice(0, opts.top),
     cancelled,

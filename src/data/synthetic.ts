@@ -334,6 +334,40 @@ export function truncatedTimeline(patient: Patient, rand: () => number): Patient
   return drop > 0 ? { ...patient, visits: patient.visits.slice(0, V - drop) } : patient;
 }
 
+/** A timeline whose measured series are reordered: for each measured code of the patient, with
+ *  probability `rate`, its values are shuffled among its events (dates, visits and the set of values
+ *  stay). Why: per-value swaps change which values a patient has, so a model that reads a series'
+ *  mean still gains from them; a shuffle keeps the values and changes only which one is last, the
+ *  one the albumin, body-weight and NT-proBNP rules read, so only a model that reads order gains. */
+export function shuffledSeriesTimeline(patient: Patient, rate: number, rand: () => number): Patient {
+  const series = new Map<string, number[]>();
+  for (const v of patient.visits) for (const e of v.events) if (e.value !== undefined) (series.get(`${e.modality}|${e.code}`) ?? series.set(`${e.modality}|${e.code}`, []).get(`${e.modality}|${e.code}`)!).push(e.value);
+  const shuffled = new Map<string, number[]>();
+  for (const [k, xs] of [...series].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    if (xs.length < 2 || !(rand() < rate)) continue;
+    const a = xs.slice();
+    for (let i = a.length - 1; i > 0; i--) {
+      const j = Math.floor(rand() * (i + 1));
+      [a[i], a[j]] = [a[j], a[i]];
+    }
+    shuffled.set(k, a);
+  }
+  if (shuffled.size === 0) return patient;
+  const next = new Map<string, number>();
+  const visits = patient.visits.map((v) => ({
+    ...v,
+    events: v.events.map((e) => {
+      const a = e.value !== undefined ? shuffled.get(`${e.modality}|${e.code}`) : undefined;
+      if (!a) return e;
+      const k = `${e.modality}|${e.code}`;
+      const i = next.get(k) ?? 0;
+      next.set(k, i + 1);
+      return { ...e, value: a[i] };
+    }),
+  }));
+  return { ...patient, visits };
+}
+
 /** Every measured value per code (labs, vitals), for `counterfactualTimeline`. */
 export function valuesByCode(patients: Patient[]): Map<string, number[]> {
   const out = new Map<string, number[]>();

@@ -392,7 +392,7 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
           status: out.result.cancelled ? 'cancelled' : 'done',
           result: out.result,
           backend: out.backend,
-          referenceSize: out.referenceSize,
+          referenceSize: out.result.referenceSize,
           fellBack: out.fellBack,
           finishedAt: Date.now(),
         });

@@ -175,10 +175,10 @@ export function createTeachingStore(engine: Calls, context: () => TeachingContex
       runReference(a, b) {
         return run('reference', async (c, jobId, patch) => {
           const first = await explain(c, jobId, 'eg', TEACHING_SAMPLES.reference, a);
-          patch({ filters: [a, b], results: [first.result, null], sizes: [first.referenceSize, 0] });
+          patch({ filters: [a, b], results: [first.result, null], sizes: [first.result.referenceSize, 0] });
           if (first.result.cancelled) return 'cancelled';
           const second = await explain(c, jobId, 'eg', TEACHING_SAMPLES.reference, b);
-          patch({ filters: [a, b], results: [first.result, second.result], sizes: [first.referenceSize, second.referenceSize] });
+          patch({ filters: [a, b], results: [first.result, second.result], sizes: [first.result.referenceSize, second.result.referenceSize] });
           return second.result.cancelled ? 'cancelled' : 'done';
         });
       },

@@ -158,23 +158,23 @@ const CHECKS = [
   {
     name: 'worker: expected gradients equal the CLI for the same seed; progress and cancel work',
     async run({ page, fixture, expectedEg }) {
-      const out = await page.evaluate(async ({ patient, modelId, job }) => {
+      const out = await page.evaluate(async ({ patient, modelId, job, batchSize }) => {
         const { engine, proxy } = globalThis.exbehrt;
         const seen = [];
-        const full = await engine.attribute('check-eg', modelId, { patient, ...job, batchSize: 16 }, proxy((p) => seen.push(p.samplesDone)));
+        const full = await engine.attribute('check-eg', modelId, { patient, ...job, batchSize }, proxy((p) => seen.push(p.samplesDone)));
         // a long job cancelled after its first progress report
         let cancelled = null;
-        const long = engine.attribute('check-cancel', modelId, { patient, ...job, samples: 2048, batchSize: 16 }, proxy(() => void engine.cancel('check-cancel')));
+        const long = engine.attribute('check-cancel', modelId, { patient, ...job, samples: 2048, batchSize }, proxy(() => void engine.cancel('check-cancel')));
         cancelled = await long;
         return { full: { modality: full.result.modality, gap: full.result.gap, logit: full.result.logit, backend: full.backend }, seen, cancelled: { cancelled: cancelled.result.cancelled, done: cancelled.result.samplesDone } };
-      }, { patient: fixture.patient, modelId: fixture.model.id, job: EG_JOB });
+      }, { patient: fixture.patient, modelId: fixture.model.id, job: EG_JOB, batchSize: WORKER_BATCH });
       const problems = [];
       for (const [part, v] of Object.entries(expectedEg.modality)) {
         const got = out.full.modality[part];
         if (!(Math.abs(got - v) <= TOLERANCE)) problems.push(`${part}: worker ${got}, CLI ${v}`);
       }
       if (!(Math.abs(out.full.logit - expectedEg.logit) <= TOLERANCE)) problems.push(`logit: worker ${out.full.logit}, CLI ${expectedEg.logit}`);
-      if (out.seen.join() !== '16,32') problems.push(`progress reports ${JSON.stringify(out.seen)}`);
+      if (out.seen.join() !== `${WORKER_BATCH},${2 * WORKER_BATCH}`) problems.push(`progress reports ${JSON.stringify(out.seen)}`);
       if (!out.cancelled.cancelled || out.cancelled.done >= 2048) problems.push(`cancel: ${JSON.stringify(out.cancelled)}`);
       if (problems.length) throw new Error(problems.join('; '));
     },
@@ -183,14 +183,14 @@ const CHECKS = [
     name: 'lost WebGPU device mid-job: the job moves to wasm, finishes, and says so',
     only: 'webgpu', // only a WebGPU run has a device to lose
     async run({ page, fixture, expectedEg }) {
-      const out = await page.evaluate(async ({ patient, modelId, job }) => {
+      const out = await page.evaluate(async ({ patient, modelId, job, batchSize }) => {
         const { engine, proxy } = globalThis.exbehrt;
         let lost = false;
-        const r = await engine.attribute('check-lost', modelId, { patient, ...job, batchSize: 16 }, proxy(async () => {
+        const r = await engine.attribute('check-lost', modelId, { patient, ...job, batchSize }, proxy(async () => {
           if (!lost) lost = await engine.loseDevice();
         }));
         return { lost, backend: r.backend, fellBack: r.fellBack ?? null, modality: r.result.modality, done: r.result.done, after: await engine.backend() };
-      }, { patient: fixture.patient, modelId: fixture.model.id, job: EG_JOB });
+      }, { patient: fixture.patient, modelId: fixture.model.id, job: EG_JOB, batchSize: WORKER_BATCH });
       const problems = [];
       if (!out.lost) problems.push('the device was not destroyed');
       if (out.backend !== 'wasm' || out.after !== 'wasm') problems.push(`finished on ${out.backend}, engine now on ${out.after}`);
@@ -741,7 +741,10 @@ const CHECKS = [
 
 /** The EG job the worker check runs and the CLI computes for comparison (two batches of 16: each
  *  takes about 100 s on SwiftShader's emulated GPU, so no more than progress needs). */
-const EG_JOB = { task: 'hf_12m', method: 'eg', samples: 32, seed: 3 };
+const EG_JOB = { task: 'hf_12m', method: 'eg', samples: 8, seed: 3 };
+/** The worker checks' batch: small, because WebGPU on SwiftShader (CI's only WebGPU) takes seconds
+ *  per sample, and two batches are enough to see a progress report before the end. */
+const WORKER_BATCH = 4;
 /** The EG job run through the page's controls (Explain button), also computed by the CLI. */
 const UI_JOB = { task: 'hf_12m', method: 'eg', samples: 16, seed: 5 };
 /** The teaching walk's convergence run (256 samples at the page's seed), also computed by the CLI. */

@@ -98,4 +98,14 @@ describe('comparison methods', () => {
     expect(r.events.length).toBe(g.slots.length);
     expect(r.stderr).toBe(0);
   });
+  it('each result says how many reference patients it compared with', async () => {
+    const reference = [0, 1, 2].map(() => tokenize(patient, model.folder.vocab, model.folder.config));
+    const size = async (method: 'eg' | 'ig' | 'gxi' | 'occlusion', baseline?: 'pad' | 'reference') =>
+      (await attribute(model, { patient, task: 'hf', method, reference, samples: 4, baseline })).referenceSize;
+    expect(await size('eg')).toBe(3);
+    expect(await size('ig', 'reference')).toBe(1);
+    expect(await size('ig', 'pad')).toBe(0);
+    expect(await size('gxi')).toBe(0);
+    expect(await size('occlusion')).toBe(0);
+  });
 });

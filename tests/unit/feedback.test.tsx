@@ -49,6 +49,7 @@ function result(p: Patient = patient): AttributionResult {
     patientId: p.id,
     logit: 1.2,
     referenceLogit: 0.2,
+    referenceSize: 10,
     samplesDone: 128,
     samplesTotal: 128,
     token: {},

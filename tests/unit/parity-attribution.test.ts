@@ -55,7 +55,7 @@ async function run(kind: 'eg' | 'ig') {
   const x = gridOf(inputs.patients, g.patient, c);
   const refs = Array.from({ length: inputs.references.batch }, (_, i) => gridOf(inputs.references, i, c));
   const draws = kind === 'eg' ? g.ref_idx.map((ref: number, k: number) => ({ ref, alpha: g.alphas[k] })) : g.alphas.map((alpha: number) => ({ ref: g.reference, alpha }));
-  return pathAttribution({ method: kind, model, patient, grid: x, task: g.task, references: refs, draws, batchSize: 3 });
+  return pathAttribution({ method: kind, model, patient, grid: x, task: g.task, references: refs, referenceSize: refs.length, draws, batchSize: 3 });
 }
 
 describe.each(['eg', 'ig'] as const)('%s matches the PyTorch reference', (kind) => {

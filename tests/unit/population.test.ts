@@ -58,10 +58,13 @@ describe('task population', () => {
     const b = await attribute(model, { patient: inside, task: 'death', method: 'eg', reference: refs(patients.slice(2)), samples: 16, seed: 4 });
     expect(a.token).toEqual(b.token);
     expect(a.referenceLogit).toBe(b.referenceLogit);
+    // the result says how many references it compared with: those inside the population
+    expect([a.referenceSize, b.referenceSize]).toEqual([3, 3]);
     // hf has no population: the outside references count there
     const h = await attribute(model, { patient: inside, task: 'hf', method: 'eg', reference: mixed, samples: 16, seed: 4 });
     const hb = await attribute(model, { patient: inside, task: 'hf', method: 'eg', reference: refs(patients.slice(2)), samples: 16, seed: 4 });
     expect(h.referenceLogit).not.toBe(hb.referenceLogit);
+    expect([h.referenceSize, hb.referenceSize]).toEqual([6, 3]);
     await expect(attribute(model, { patient: inside, task: 'death', method: 'eg', reference: refs(patients.slice(2).map(withoutDiabetes)), samples: 8 })).rejects.toThrow(
       /none of the 3 reference patients is in death's population \(patients with type 2 diabetes\)/,
     );

@@ -11,6 +11,7 @@ import {
   TASK_WINDOW_DAYS,
   counterfactualTimeline,
   generateCohort,
+  shuffledSeriesTimeline,
   truncatedTimeline,
   isCancerPatient,
   plantedTruth,
@@ -397,5 +398,31 @@ describe('truncatedTimeline', () => {
     expect(moved).toBeGreaterThan(0); // some patients' albumin factor now sits on an earlier measurement
     const one = { ...cancer[0], visits: cancer[0].visits.slice(0, 1) };
     expect(truncatedTimeline(one, rng(1))).toBe(one);
+  });
+});
+
+describe('shuffledSeriesTimeline', () => {
+  const events = (p: Patient) => p.visits.flatMap((v) => v.events);
+  const series = (p: Patient, code: string) => events(p).filter((e) => e.code === code).map((e) => e.value);
+  it('reorders the values of a measured series and changes nothing else', () => {
+    const rand = rng(5);
+    let reordered = 0;
+    let factorChanged = 0;
+    for (const p of cancer.slice(0, 60)) {
+      const before = JSON.stringify(p);
+      const s = shuffledSeriesTimeline(p, 1, rand);
+      expect(JSON.stringify(p)).toBe(before);
+      // same visits, dates, events and codes in the same places; only values move
+      expect(s.visits.map((v) => [v.date, v.events.map((e) => `${e.modality}|${e.code}|${e.value === undefined}`)])).toEqual(p.visits.map((v) => [v.date, v.events.map((e) => `${e.modality}|${e.code}|${e.value === undefined}`)]));
+      for (const code of ['1751-7', '29463-7']) {
+        const [a, b] = [series(p, code), series(s, code)];
+        expect([...b].sort()).toEqual([...a].sort());
+        if (a.join() !== b.join()) reordered++;
+      }
+      if (plantedTruth(s, 'death_6m').factors.includes('falling albumin') !== truth.patients[p.id].death_6m.factors.includes('falling albumin')) factorChanged++;
+    }
+    expect(reordered).toBeGreaterThan(60);
+    expect(factorChanged).toBeGreaterThan(0); // same values, another last one: the albumin rule reads order
+    expect(shuffledSeriesTimeline(cancer[0], 0, rng(1))).toBe(cancer[0]);
   });
 });

@@ -88,7 +88,7 @@ function fakeEngine(hold = { on: false }) {
   const cancelled = new Set<string>();
   const calls: string[] = [];
   const result = (done: number, total: number, gap: number): AttributionResult =>
-    ({ method: 'eg', task: 't', patientId: 'p', logit: 2, referenceLogit: 1, samplesDone: done, samplesTotal: total, token: {}, tokenStderr: {}, visit: {}, modality: {}, code: {}, events: [], gap, stderr: 1 / Math.sqrt(done), truncatedVisits: 0, done: done === total, cancelled: false }) as AttributionResult;
+    ({ method: 'eg', task: 't', patientId: 'p', logit: 2, referenceLogit: 1, referenceSize: 10, samplesDone: done, samplesTotal: total, token: {}, tokenStderr: {}, visit: {}, modality: {}, code: {}, events: [], gap, stderr: 1 / Math.sqrt(done), truncatedVisits: 0, done: done === total, cancelled: false }) as AttributionResult;
   const engine: Pick<EngineCalls, 'attribute' | 'cancel' | 'referencePatients' | 'interpolationPath' | 'randomisationCheck'> = {
     async attribute(jobId, _m, job, onProgress) {
       calls.push(`${jobId}:${job.method}:${job.batchSize ?? ''}`);
@@ -97,10 +97,10 @@ function fakeEngine(hold = { on: false }) {
       for (let n = b; n <= total; n += b) {
         await new Promise((r) => setTimeout(r, 1));
         while (hold.on && !cancelled.has(jobId)) await new Promise((r) => setTimeout(r, 1));
-        if (cancelled.has(jobId)) return { result: { ...result(n, total, 0), cancelled: true }, backend: 'cpu', referenceSize: 10 };
+        if (cancelled.has(jobId)) return { result: { ...result(n, total, 0), cancelled: true }, backend: 'cpu' };
         onProgress?.(result(n, total, 0.5 / n));
       }
-      return { result: result(total, total, 0.5 / total), backend: 'cpu', referenceSize: 10 };
+      return { result: result(total, total, 0.5 / total), backend: 'cpu' };
     },
     async cancel(jobId) {
       cancelled.add(jobId);

@@ -66,6 +66,7 @@ function resultFor(p: Patient): AttributionResult {
     patientId: p.id,
     logit: 0.4,
     referenceLogit: -1,
+    referenceSize: 10,
     samplesDone: 32,
     samplesTotal: 128,
     token: {},

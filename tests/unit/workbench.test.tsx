@@ -51,6 +51,7 @@ function fakeResult(p: Patient, method: AttributeRequest['method'], done: number
     patientId: p.id,
     logit: total_,
     referenceLogit: 0,
+    referenceSize: 300,
     samplesDone: done,
     samplesTotal: total,
     token: {},
@@ -95,8 +96,8 @@ function fake() {
         const total = job.method === 'eg' || job.method === 'ig' ? job.samples ?? 1 : 1;
         for (let done = Math.min(32, total); ; done = Math.min(total, done + 32)) {
           await new Promise((r) => setTimeout(r, 1));
-          if (cancelled.has(jobId)) return { result: { ...fakeResult(job.patient, job.method, done, total), done: false, cancelled: true }, backend: 'wasm' as const, referenceSize: 300 };
-          if (done === total) return { result: fakeResult(job.patient, job.method, done, total), backend: 'wasm' as const, referenceSize: 300 };
+          if (cancelled.has(jobId)) return { result: { ...fakeResult(job.patient, job.method, done, total), done: false, cancelled: true }, backend: 'wasm' as const };
+          if (done === total) return { result: fakeResult(job.patient, job.method, done, total), backend: 'wasm' as const };
           onProgress?.(fakeResult(job.patient, job.method, done, total));
         }
       },

@@ -151,6 +151,7 @@ export function stressResult(patient: Patient, seed = 2, samplesDone = 128, samp
     patientId: patient.id,
     logit: total - 2,
     referenceLogit: -2,
+    referenceSize: 300,
     samplesDone,
     samplesTotal,
     token,
