@@ -147,14 +147,16 @@ export async function pathAttribution(opts: {
           return tf.sum(tf.mul(tf.sub(xRows[m.name], rRows), g), -1); // [k, rows, L]
         });
         const fRef = encode(w, c, rParts, maskK).logits[task].slice([0, 0], [k, 1]).reshape([k]);
-        return { phi, rowPhi, fRef };
+        // one read-back per batch: on WebGPU each read maps a buffer and waits for the queue
+        return tf.concat([...phi.map((t) => t.flatten()), ...rowPhi.map((t) => t.flatten()), fRef]);
       });
-      const [phiData, rowData, fRefData] = await Promise.all([
-        Promise.all(out.phi.map((t) => t.data())),
-        Promise.all(out.rowPhi.map((t) => t.data())),
-        out.fRef.data(),
-      ]);
-      tf.dispose([out.phi, out.rowPhi, out.fRef]);
+      const flat = await out.data();
+      out.dispose();
+      let offset = 0;
+      const take = (size: number) => flat.subarray(offset, (offset += size));
+      const phiData = parts.map(() => take(k * L));
+      const rowData = c.modalities.map((m) => take(k * m.rows * L));
+      const fRefData = take(k);
       parts.forEach((p, i) => {
         const d = phiData[i];
         for (let j = 0; j < k; j++)

@@ -56,7 +56,9 @@ export async function trainCommand(v: Values): Promise<void> {
   };
   const rates = { codeRate: rate('drop-codes', 0.5), eventRate: rate('drop-events', 0.1), valueRate: rate('swap-values', 0.6) };
   const truncateRate = rate('truncate', 0.5);
-  const shuffleRate = rate('shuffle-series', 0);
+  const shuffleRate = rate('shuffle-series', 0.5);
+  const epochs = num(v.epochs, 40);
+  const patience = num(v.patience, 8);
   const deathPopulation = (v['death-population'] ?? 'cancer') as string;
   if (deathPopulation !== 'all' && deathPopulation !== 'cancer') throw new Error(`--death-population must be all or cancer, not ${deathPopulation}`);
   const backend = await useBackend(typeof v.backend === 'string' ? v.backend : undefined);
@@ -77,8 +79,8 @@ export async function trainCommand(v: Values): Promise<void> {
     modalities: arch === 'exbehrt' ? SHIPPED_MODALITY_ROWS : [],
     tasks: deathPopulation === 'cancer' ? TASKS.map((t) => (t.name === 'death_6m' ? { ...t, description: DEATH_IN_POPULATION, population: DEATH_POPULATION } : t)) : TASKS,
     mlmEpochs: num(v['mlm-epochs'], 2),
-    maxEpochs: num(v.epochs, 24),
-    patience: num(v.patience, 3),
+    maxEpochs: epochs,
+    patience,
     batchSize: 32,
     learningRate: 1e-3,
     targetOf: targets === 'planted' ? (p, t) => plantedTruth(p, t as TaskName).probability : undefined,
@@ -98,7 +100,7 @@ export async function trainCommand(v: Values): Promise<void> {
   const folder = { name: arch, config: res.config, vocab: res.vocab, weights: res.weights, card: null, reference };
   const metrics = await evaluateHeldOut(folder, test, deathPopulation === 'cancer');
   log(`held-out metrics ${JSON.stringify(metrics)}`);
-  const command = `npx exbehrt train --arch ${arch} --n ${n} --seed ${seed} --epochs ${num(v.epochs, 24)} --targets ${targets}${truncateRate > 0 ? ` --truncate ${truncateRate}` : ''}${shuffleRate > 0 ? ` --shuffle-series ${shuffleRate}` : ''}${num(v.patience, 3) !== 3 ? ` --patience ${num(v.patience, 3)}` : ''}${deathPopulation !== 'all' ? ` --death-population ${deathPopulation}` : ''}`;
+  const command = `npx exbehrt train --arch ${arch} --n ${n} --seed ${seed} --epochs ${epochs} --targets ${targets}${truncateRate > 0 ? ` --truncate ${truncateRate}` : ''}${shuffleRate > 0 ? ` --shuffle-series ${shuffleRate}` : ''} --patience ${patience}${deathPopulation !== 'all' ? ` --death-population ${deathPopulation}` : ''}`;
   const card = {
     name: arch === 'exbehrt' ? 'ExBEHRT (synthetic cohort)' : 'BEHRT, diagnosis-only baseline (synthetic cohort)',
     model_type: arch,
@@ -167,6 +169,12 @@ export async function trainAllCommand(v: Values): Promise<void> {
       child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`training ${arch} failed (exit ${code})`))));
     });
   await Promise.all([run('exbehrt'), run('behrt')]);
+  await linkShippedModels(dir, n, seed);
+}
+
+/** After both trainings: each model card names the other as its baseline (with its metrics),
+ *  index.json lists the two, and public/cohort gets the first 200 held-out test patients. */
+export async function linkShippedModels(dir: string, n: number, seed: number): Promise<void> {
   const cardPath = (arch: string) => join(dir, arch, 'model-card.json');
   const ex = JSON.parse(await readFile(cardPath('exbehrt'), 'utf8'));
   const be = JSON.parse(await readFile(cardPath('behrt'), 'utf8'));

@@ -50,13 +50,13 @@ function expectFaithful(r: Report, minPrecision: number) {
 
 describe('faithfulness of EG on the shipped model (64 samples, seed 0, 30 held-out patients)', { timeout: 600_000 }, () => {
   it('hf_12m, whole reference set', async () => expectFaithful(await check('hf_12m', {}), 0.8));
-  // NOT the issue's 0.8: measured 0.73 (issue 3 stays open). What takes the other top-5 places:
+  // NOT the issue's 0.8: measured 0.766 (issue 3 stays open). What takes the other top-5 places:
   // mostly earlier low albumin values where the rule reads only the last one (the model reads
   // albumin as a mean over visits: tools/probes/albumin-recency.ts), then single labs. This guards
   // the measured level.
   it('death_6m, its population as the reference (below target: a floor at the measured level)', async () => {
     const r = await check('death_6m', {});
     expect(r.reference.size).toBe(73); // the cancer patients among the 300 shipped references
-    expectFaithful(r, 0.7);
+    expectFaithful(r, 0.75);
   });
 });
