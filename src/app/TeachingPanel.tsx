@@ -264,7 +264,7 @@ function ReferenceStep({ store, patient }: { store: TeachingStore; patient: Pati
               {d.results.map((r, i) => (
                 <tr key={i}>
                   <th scope="row">{describeFilter(d.filters[i])}</th>
-                  <td>{r ? d.sizes[i] : '…'}</td>
+                  <td>{r ? r.referenceSize : '…'}</td>
                   <td>{r ? num(r.referenceLogit) : ''}</td>
                   <td>{r ? signed(r.logit - r.referenceLogit) : ''}</td>
                   <td>{r ? signed(r.modality.age ?? NaN) : ''}</td>

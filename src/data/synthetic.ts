@@ -340,8 +340,9 @@ export function truncatedTimeline(patient: Patient, rand: () => number): Patient
  *  mean still gains from them; a shuffle keeps the values and changes only which one is last, the
  *  one the albumin, body-weight and NT-proBNP rules read, so only a model that reads order gains. */
 export function shuffledSeriesTimeline(patient: Patient, rate: number, rand: () => number): Patient {
+  const key = (e: ClinicalEvent) => `${e.modality}|${e.code}`;
   const series = new Map<string, number[]>();
-  for (const v of patient.visits) for (const e of v.events) if (e.value !== undefined) (series.get(`${e.modality}|${e.code}`) ?? series.set(`${e.modality}|${e.code}`, []).get(`${e.modality}|${e.code}`)!).push(e.value);
+  for (const v of patient.visits) for (const e of v.events) if (e.value !== undefined) (series.get(key(e)) ?? series.set(key(e), []).get(key(e))!).push(e.value);
   const shuffled = new Map<string, number[]>();
   for (const [k, xs] of [...series].sort(([a], [b]) => (a < b ? -1 : 1))) {
     if (xs.length < 2 || !(rand() < rate)) continue;
@@ -357,11 +358,10 @@ export function shuffledSeriesTimeline(patient: Patient, rate: number, rand: () 
   const visits = patient.visits.map((v) => ({
     ...v,
     events: v.events.map((e) => {
-      const a = e.value !== undefined ? shuffled.get(`${e.modality}|${e.code}`) : undefined;
+      const a = e.value !== undefined ? shuffled.get(key(e)) : undefined;
       if (!a) return e;
-      const k = `${e.modality}|${e.code}`;
-      const i = next.get(k) ?? 0;
-      next.set(k, i + 1);
+      const i = next.get(key(e)) ?? 0;
+      next.set(key(e), i + 1);
       return { ...e, value: a[i] };
     }),
   }));

@@ -49,7 +49,7 @@ export interface TeachingState {
   refs: ReferencePatientSummary[];
   path: StepState<InterpolationPath & { reference: ReferencePatientSummary }>;
   convergence: StepState<{ history: ConvergencePoint[]; result: AttributionResult | null; samples: number }>;
-  reference: StepState<{ filters: [ReferenceFilter, ReferenceFilter]; results: [AttributionResult | null, AttributionResult | null]; sizes: [number, number] }>;
+  reference: StepState<{ filters: [ReferenceFilter, ReferenceFilter]; results: [AttributionResult | null, AttributionResult | null] }>;
   sanity: StepState<{ original: AttributionResult | null; stages: RandomisationStage[]; total: number }>;
   methods: StepState<Partial<Record<Method, AttributionResult>>>;
   go(step: number): void;
@@ -175,10 +175,10 @@ export function createTeachingStore(engine: Calls, context: () => TeachingContex
       runReference(a, b) {
         return run('reference', async (c, jobId, patch) => {
           const first = await explain(c, jobId, 'eg', TEACHING_SAMPLES.reference, a);
-          patch({ filters: [a, b], results: [first.result, null], sizes: [first.result.referenceSize, 0] });
+          patch({ filters: [a, b], results: [first.result, null] });
           if (first.result.cancelled) return 'cancelled';
           const second = await explain(c, jobId, 'eg', TEACHING_SAMPLES.reference, b);
-          patch({ filters: [a, b], results: [first.result, second.result], sizes: [first.result.referenceSize, second.result.referenceSize] });
+          patch({ filters: [a, b], results: [first.result, second.result] });
           return second.result.cancelled ? 'cancelled' : 'done';
         });
       },

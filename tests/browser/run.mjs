@@ -739,11 +739,11 @@ const CHECKS = [
   },
 ];
 
-/** The EG job the worker check runs and the CLI computes for comparison (two batches of 16: each
- *  takes about 100 s on SwiftShader's emulated GPU, so no more than progress needs). */
+/** The EG job the worker checks run and the CLI computes for comparison: two batches of
+ *  WORKER_BATCH, no more than progress needs. */
 const EG_JOB = { task: 'hf_12m', method: 'eg', samples: 8, seed: 3 };
-/** The worker checks' batch: small, because WebGPU on SwiftShader (CI's only WebGPU) takes seconds
- *  per sample, and two batches are enough to see a progress report before the end. */
+/** The worker checks' batch. On SwiftShader (CI's only WebGPU) a batch costs 35-45 s whatever its
+ *  size (bench/webgpu-batches.mjs), so the checks run as few batches as they can. */
 const WORKER_BATCH = 4;
 /** The EG job run through the page's controls (Explain button), also computed by the CLI. */
 const UI_JOB = { task: 'hf_12m', method: 'eg', samples: 16, seed: 5 };
