@@ -57,8 +57,13 @@ export async function trainCommand(v: Values): Promise<void> {
   const rates = { codeRate: rate('drop-codes', 0.5), eventRate: rate('drop-events', 0.1), valueRate: rate('swap-values', 0.6) };
   const truncateRate = rate('truncate', 0.5);
   const shuffleRate = rate('shuffle-series', 0.5);
-  const epochs = num(v.epochs, 40);
-  const patience = num(v.patience, 8);
+  const count = (flag: string, d: number) => {
+    const x = num(v[flag], d);
+    if (!(Number.isInteger(x) && x >= 1)) throw new Error(`--${flag} must be a whole number of epochs, 1 or more, not ${v[flag]}`);
+    return x;
+  };
+  const epochs = count('epochs', 40);
+  const patience = count('patience', 8);
   const deathPopulation = (v['death-population'] ?? 'cancer') as string;
   if (deathPopulation !== 'all' && deathPopulation !== 'cancer') throw new Error(`--death-population must be all or cancer, not ${deathPopulation}`);
   const backend = await useBackend(typeof v.backend === 'string' ? v.backend : undefined);
