@@ -16,7 +16,7 @@ commands:
   synth      --n N --seed S [--out patients.jsonl] [--truth truth.json]   write a synthetic cohort
   train      --arch exbehrt|behrt --out <folder> [--n N --seed S ...]       train one model (see README)
              [--targets planted|labels] [--drop-codes R --drop-events R --swap-values R]
-             [--epochs 40] [--death-population cancer|all] [--truncate 0.5] [--shuffle-series 0.5] [--patience 8]   (defaults: the shipped recipe)
+             [--epochs 40] [--death-population cancer|all] [--truncate 0.5] [--shuffle-series 0.5] [--patience 8] [--last-value yes]   (defaults: the shipped recipe)
   train-all  [--out-dir public/models]                                      train the shipped ExBEHRT and BEHRT
   tokenize   --model <folder> --patients <file> [--id ID]                   show the token grid of a patient
   predict    --model <folder> --patients <file.json|jsonl>                  JSON lines {patient_id, task, logit, probability[, outside]}
@@ -94,6 +94,7 @@ async function main(argv: string[]): Promise<void> {
       'death-population': { type: 'string' },
       truncate: { type: 'string' },
       'shuffle-series': { type: 'string' },
+      'last-value': { type: 'string' },
       patience: { type: 'string' },
       hidden: { type: 'string' },
       layers: { type: 'string' },

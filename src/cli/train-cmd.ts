@@ -64,6 +64,8 @@ export async function trainCommand(v: Values): Promise<void> {
   };
   const epochs = count('epochs', 40);
   const patience = count('patience', 8);
+  const lastValue = (v['last-value'] ?? 'yes') as string;
+  if (lastValue !== 'yes' && lastValue !== 'no') throw new Error(`--last-value must be yes or no, not ${lastValue}`);
   const deathPopulation = (v['death-population'] ?? 'cancer') as string;
   if (deathPopulation !== 'all' && deathPopulation !== 'cancer') throw new Error(`--death-population must be all or cancer, not ${deathPopulation}`);
   const backend = await useBackend(typeof v.backend === 'string' ? v.backend : undefined);
@@ -86,6 +88,7 @@ export async function trainCommand(v: Values): Promise<void> {
     mlmEpochs: num(v['mlm-epochs'], 2),
     maxEpochs: epochs,
     patience,
+    lastValueTokens: lastValue === 'yes',
     batchSize: 32,
     learningRate: 1e-3,
     targetOf: targets === 'planted' ? (p, t) => plantedTruth(p, t as TaskName).probability : undefined,
@@ -105,7 +108,7 @@ export async function trainCommand(v: Values): Promise<void> {
   const folder = { name: arch, config: res.config, vocab: res.vocab, weights: res.weights, card: null, reference };
   const metrics = await evaluateHeldOut(folder, test, deathPopulation === 'cancer');
   log(`held-out metrics ${JSON.stringify(metrics)}`);
-  const command = `npx exbehrt train --arch ${arch} --n ${n} --seed ${seed} --epochs ${epochs} --targets ${targets}${truncateRate > 0 ? ` --truncate ${truncateRate}` : ''}${shuffleRate > 0 ? ` --shuffle-series ${shuffleRate}` : ''} --patience ${patience}${deathPopulation !== 'all' ? ` --death-population ${deathPopulation}` : ''}`;
+  const command = `npx exbehrt train --arch ${arch} --n ${n} --seed ${seed} --epochs ${epochs} --targets ${targets}${truncateRate > 0 ? ` --truncate ${truncateRate}` : ''}${shuffleRate > 0 ? ` --shuffle-series ${shuffleRate}` : ''} --patience ${patience}${res.vocab.last_value ? ' --last-value yes' : ''}${deathPopulation !== 'all' ? ` --death-population ${deathPopulation}` : ''}`;
   const card = {
     name: arch === 'exbehrt' ? 'ExBEHRT (synthetic cohort)' : 'BEHRT, diagnosis-only baseline (synthetic cohort)',
     model_type: arch,
@@ -115,7 +118,7 @@ export async function trainCommand(v: Values): Promise<void> {
     out_of_scope: `Any clinical use; real patients; populations outside adults 30-90 years${deathPopulation === 'cancer' ? '; death_6m for a patient without a cancer diagnosis' : ''}.`,
     training_data: `Synthetic multimorbid adults from the project's seeded generator (n=${n}, seed ${seed}; train ${train.length} / validation ${val.length} / held-out test ${test.length} patients) with planted risk mechanisms for ${TASKS.map((t) => t.name).join(' and ')}. ${
       targets === 'planted'
-        ? `Fine-tuned on the generator's planted probability of each outcome (soft targets), not on the drawn 0/1 labels, and every epoch on a fresh counterfactual copy of half the training patients (each code removed with probability ${rates.codeRate}, each event ${rates.eventRate}, each measured value replaced by another patient's with probability ${rates.valueRate}; a primary cancer swapped for another of the patient's sex)${truncateRate > 0 ? `, and ${truncateRate * 100}% of the patients cut short by their last 1 to 3 visits first` : ''}${shuffleRate > 0 ? `; each measured series (a lab or vital of one patient) reordered with probability ${shuffleRate}` : ''}, scored by the same mechanism; early stopping on the validation loss against the planted probability. This makes the model rely on the planted causes rather than on their proxies, so that attributions can be checked against the generator's ground truth.${deathPopulation === 'cancer' ? ' The death_6m head saw cancer patients only (config.json tasks.death_6m.population): the workbench gives no death_6m risk or explanation for a patient without a cancer diagnosis, and its held-out metrics are among cancer patients.' : ''} Held-out metrics are against the drawn labels.`
+        ? `Fine-tuned on the generator's planted probability of each outcome (soft targets), not on the drawn 0/1 labels, and every epoch on a fresh counterfactual copy of half the training patients (each code removed with probability ${rates.codeRate}, each event ${rates.eventRate}, each measured value replaced by another patient's with probability ${rates.valueRate}; a primary cancer swapped for another of the patient's sex)${truncateRate > 0 ? `, and ${truncateRate * 100}% of the patients cut short by their last 1 to 3 visits first` : ''}${shuffleRate > 0 ? `; each measured series (a lab or vital of one patient) reordered with probability ${shuffleRate}` : ''}, scored by the same mechanism; early stopping on the validation loss against the planted probability. This makes the model rely on the planted causes rather than on their proxies, so that attributions can be checked against the generator's ground truth.${res.vocab.last_value ? " The most recent value of each lab and vital is its own token (vocab.json last_value), because the death_6m rule reads the latest albumin." : ''}${deathPopulation === 'cancer' ? ' The death_6m head saw cancer patients only (config.json tasks.death_6m.population): the workbench gives no death_6m risk or explanation for a patient without a cancer diagnosis, and its held-out metrics are among cancer patients.' : ''} Held-out metrics are against the drawn labels.`
         : 'Fine-tuned on the drawn 0/1 labels; early stopping on the mean validation AUROC.'
     }`,
     reference_population: 'The synthetic training cohort (adults 30-90, both sexes).',
@@ -169,7 +172,7 @@ export async function trainAllCommand(v: Values): Promise<void> {
   const run = (arch: string) =>
     new Promise<void>((resolve, reject) => {
       const args = ['bin/exbehrt.mjs', 'train', '--arch', arch, '--out', join(dir, arch), '--n', String(n), '--seed', String(seed)];
-      for (const k of ['epochs', 'mlm-epochs', 'hidden', 'layers', 'targets', 'drop-codes', 'drop-events', 'swap-values', 'truncate', 'shuffle-series', 'patience', 'death-population']) if (typeof v[k] === 'string') args.push(`--${k}`, v[k] as string);
+      for (const k of ['epochs', 'mlm-epochs', 'hidden', 'layers', 'targets', 'drop-codes', 'drop-events', 'swap-values', 'truncate', 'shuffle-series', 'patience', 'last-value', 'death-population']) if (typeof v[k] === 'string') args.push(`--${k}`, v[k] as string);
       const child = spawn(process.execPath, args, { stdio: 'inherit' });
       child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`training ${arch} failed (exit ${code})`))));
     });

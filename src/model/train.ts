@@ -26,6 +26,8 @@ export interface TrainOptions {
   mlmEpochs: number;
   maxEpochs: number;
   patience: number;
+  /** vocab with `last_value`: each series' most recent value is its own token (vocab.ts eventTokens) */
+  lastValueTokens?: boolean;
   batchSize: number;
   learningRate: number;
   /** fine-tuning target per patient and task in [0, 1]; default: the drawn 0/1 label */
@@ -101,7 +103,7 @@ export function labelsOf(patients: Patient[], task: string): Float32Array {
 export async function trainModel(train: Patient[], val: Patient[], o: TrainOptions): Promise<TrainResult> {
   const log = o.log ?? (() => {});
   const rand = rng(o.seed);
-  const vocab = buildVocab(train, o.modalities.map((m) => m.name));
+  const vocab = buildVocab(train, o.modalities.map((m) => m.name), { lastValue: o.lastValueTokens });
   const cfgIn: ModelConfigInput = {
     model_type: o.modelType,
     hidden_size: o.hidden,

@@ -4,7 +4,7 @@
 import type { Patient } from '../data/schema';
 import { ageInYears } from '../data/schema';
 import type { ModelConfig } from '../model/config';
-import { eventToken, indexVocab, type Vocab, type VocabIndex } from './vocab';
+import { chronologicalVisits, eventTokens, indexVocab, type Vocab, type VocabIndex } from './vocab';
 
 /** What sits in one filled slot of the grid: which part (diagnosis or a modality), row, token index,
  *  and the event it came from (indices into the patient's original visits and events). */
@@ -93,7 +93,8 @@ export function tokenize(patient: Patient, vocab: Vocab, config: ModelConfig): T
   const noteUnknown = (m: string, tok: string) => (unknown[`${m}:${tok}`] = (unknown[`${m}:${tok}`] ?? 0) + 1);
 
   // chronological order, original indices kept for roll-up
-  const order = patient.visits.map((_, i) => i).sort((a, b) => patient.visits[a].date.localeCompare(patient.visits[b].date) || a - b);
+  const order = chronologicalVisits(patient.visits);
+  const tokens = eventTokens(patient.visits, vocab);
   const slotsOf = (vi: number) => Math.max(1, patient.visits[vi].events.filter((e) => e.modality === 'diagnosis').length);
 
   // keep the most recent visits that fit: CLS + (slots + SEP) per visit
@@ -158,8 +159,8 @@ export function tokenize(patient: Patient, vocab: Vocab, config: ModelConfig): T
       g.slots.push({ part: 'diagnosis', row: 0, t: at, visit: vi, event: -1 });
       slotTs.push(at);
     }
-    for (const { e, i } of dx) {
-      const tok = eventToken(e, vocab.bins);
+    for (const { i } of dx) {
+      const tok = tokens[vi][i];
       let id = ix.diagnosis.get(tok);
       if (id === undefined) {
         id = UNK;
@@ -185,7 +186,7 @@ export function tokenize(patient: Patient, vocab: Vocab, config: ModelConfig): T
           droppedEvents++;
           return;
         }
-        const tok = eventToken(e, vocab.bins);
+        const tok = tokens[vi][i];
         let id = table?.get(tok);
         if (id === undefined) {
           id = 1; // [UNK] of every modality table

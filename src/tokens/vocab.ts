@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { issueLines } from '../data/zod-issues';
 import type { ModelConfig } from '../model/config';
-import type { ClinicalEvent, Patient } from '../data/schema';
+import type { ClinicalEvent, Patient, Visit } from '../data/schema';
 
 export const SPECIAL = { PAD: 0, UNK: 1, CLS: 2, SEP: 3, MASK: 4 } as const;
 export const DIAGNOSIS_SPECIALS = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'];
@@ -27,6 +27,8 @@ export const VocabSchema = z.object({
   static: z.object({ sex: tokenList }).partial().default({}),
   /** `<modality>:<code>` -> ascending quantile edges (BIN_COUNT - 1 of them) */
   bins: z.record(z.string(), z.array(z.number())).default({}),
+  /** true: the most recent value of each binned series becomes `<code>|q<k>|last` (`eventTokens`) */
+  last_value: z.boolean().default(false),
 });
 export type Vocab = z.infer<typeof VocabSchema>;
 
@@ -89,18 +91,45 @@ export function checkVocabAgainstConfig(v: Vocab, c: ModelConfig, file = 'vocab.
 
 const binKey = (e: Pick<ClinicalEvent, 'modality' | 'code'>) => `${e.modality}:${e.code}`;
 
-/** The token string an event becomes (before lookup): the code, or `<code>|q<k>` for a binned value. */
-export function eventToken(e: ClinicalEvent, bins: Vocab['bins']): string {
+/** The token string an event becomes (before lookup): the code, or `<code>|q<k>` for a binned value
+ *  (`<code>|q<k>|last` for the most recent value of its series, where the vocab marks it). */
+export function eventToken(e: ClinicalEvent, bins: Vocab['bins'], last = false): string {
   const edges = bins[binKey(e)];
   if (e.value === undefined || !edges) return e.code;
   let k = 0;
   while (k < edges.length && e.value > edges[k]) k++;
-  return `${e.code}|q${k + 1}`;
+  return `${e.code}|q${k + 1}${last ? '|last' : ''}`;
+}
+
+/** Visit indices in time order (by date, then as given): the layout's order. */
+export const chronologicalVisits = (visits: Visit[]) => visits.map((_, i) => i).sort((a, b) => visits[a].date.localeCompare(visits[b].date) || a - b);
+
+/** The token of every event of a patient, `[visit][event]`. Where the vocab has `last_value`, a
+ *  series' most recent value (the last binned event of its modality and code in time order) is
+ *  marked `|last`. Why: a clinical rule often reads the latest lab (albumin below 3.0 g/dL now, not
+ *  at some earlier visit), and in a timeline whose values drift the same way for years, the visit
+ *  position alone does not tell a small transformer which value is the latest. */
+export function eventTokens(visits: Visit[], vocab: Pick<Vocab, 'bins' | 'last_value'>): string[][] {
+  const last = new Set<string>();
+  if (vocab.last_value) {
+    const seen = new Set<string>();
+    for (const vi of chronologicalVisits(visits).reverse()) {
+      const events = visits[vi].events;
+      for (let ei = events.length - 1; ei >= 0; ei--) {
+        const e = events[ei];
+        const k = binKey(e);
+        if (e.value === undefined || !vocab.bins[k] || seen.has(k)) continue;
+        seen.add(k);
+        last.add(`${vi}:${ei}`);
+      }
+    }
+  }
+  return visits.map((v, vi) => v.events.map((e, ei) => eventToken(e, vocab.bins, last.has(`${vi}:${ei}`))));
 }
 
 /** Build a vocabulary from training patients: every code seen at least `minCount` times, value bins
  *  from per-code quantiles. Sorted so that the same data always gives the same vocab. */
-export function buildVocab(patients: Patient[], modalities: string[], opts: { minCount?: number } = {}): Vocab {
+export function buildVocab(patients: Patient[], modalities: string[], opts: { minCount?: number; lastValue?: boolean } = {}): Vocab {
   const minCount = opts.minCount ?? 2;
   const values = new Map<string, number[]>();
   for (const p of patients)
@@ -121,15 +150,19 @@ export function buildVocab(patients: Patient[], modalities: string[], opts: { mi
     const steps = hi > lo ? Array.from({ length: WIDTH_STEPS - 1 }, (_, i) => Number((lo + ((i + 1) * (hi - lo)) / WIDTH_STEPS).toPrecision(4))) : [];
     bins[k] = [...new Set([...deciles, ...steps])].sort((a, b) => a - b);
   }
+  // only where a modality of the model has values (a diagnosis-only BEHRT has nothing to mark)
+  const lastValue = (opts.lastValue ?? false) && modalities.some((m) => Object.keys(bins).some((k) => k.startsWith(`${m}:`)));
   const counts = new Map<string, Map<string, number>>();
-  for (const p of patients)
-    for (const v of p.visits)
-      for (const e of v.events) {
+  for (const p of patients) {
+    const tokens = eventTokens(p.visits, { bins, last_value: lastValue });
+    p.visits.forEach((v, vi) =>
+      v.events.forEach((e, ei) => {
         if (!counts.has(e.modality)) counts.set(e.modality, new Map());
-        const tok = eventToken(e, bins);
         const m = counts.get(e.modality)!;
-        m.set(tok, (m.get(tok) ?? 0) + 1);
-      }
+        m.set(tokens[vi][ei], (m.get(tokens[vi][ei]) ?? 0) + 1);
+      }),
+    );
+  }
   const keep = (m: string) =>
     [...(counts.get(m) ?? new Map<string, number>())].filter(([, n]) => n >= minCount).map(([t]) => t).sort();
   return {
@@ -139,6 +172,7 @@ export function buildVocab(patients: Patient[], modalities: string[], opts: { mi
     modalities: Object.fromEntries(modalities.map((m) => [m, [...MODALITY_SPECIALS, ...keep(m)]])),
     static: { sex: SEX_TOKENS },
     bins,
+    last_value: lastValue,
   };
 }
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/model/config';
 import { parsePatient, type Patient } from '../../src/data/schema';
 import { stackGrids, tokenize } from '../../src/tokens/layout';
-import { buildVocab, checkVocabAgainstConfig, eventToken, parseVocab } from '../../src/tokens/vocab';
+import { buildVocab, checkVocabAgainstConfig, eventToken, eventTokens, parseVocab } from '../../src/tokens/vocab';
 import { auprc, auroc } from '../../src/model/metrics';
 
 const patient: Patient = parsePatient({
@@ -80,6 +80,35 @@ describe('ExBEHRT layout', () => {
     expect(tok(2.9)).not.toBe(tok(3.1));
     expect(tok(2.2)).not.toBe(tok(2.9));
     expect(edges.filter((e) => e < 3.9).length).toBeGreaterThanOrEqual(10);
+  });
+  it('last_value: the most recent value of each series (in time order) is its own token; without it, none is', () => {
+    const bins = { 'lab:ALB': [3.0, 3.5], 'vital:W': [70] };
+    const alb = (date: string, value: number) => ({ date, events: [{ modality: 'lab' as const, code: 'ALB', value }, { modality: 'vital' as const, code: 'W', value: 80 }, { modality: 'lab' as const, code: 'NOBIN', value: 1 }] });
+    // visits out of date order: the latest is the first one given
+    const visits = [alb('2020-03-01', 2.5), alb('2020-01-01', 3.2), alb('2020-02-01', 3.8)];
+    expect(eventTokens(visits, { bins, last_value: true })).toEqual([
+      ['ALB|q1|last', 'W|q2|last', 'NOBIN'],
+      ['ALB|q2', 'W|q2', 'NOBIN'],
+      ['ALB|q3', 'W|q2', 'NOBIN'],
+    ]);
+    expect(eventTokens(visits, { bins, last_value: false }).flat().some((t) => t.endsWith('|last'))).toBe(false);
+    // removing the latest value moves the mark to the one before (a what-if edit)
+    expect(eventTokens(visits.slice(1), { bins, last_value: true })[1][0]).toBe('ALB|q3|last');
+    // a vocab built with lastValue has both forms, and tokenize looks the marked one up
+    const series = (id: string, values: number[]) => parsePatient({ id, sex: 'F', birthDate: '1950-01-01', visits: values.map((v, i) => ({ date: `2020-0${i + 1}-01`, events: [{ modality: 'diagnosis', code: 'I10' }, { modality: 'lab', code: '33762-6', value: v }] })) });
+    const ps = Array.from({ length: 30 }, (_, i) => series(`s${i}`, [100 + i, 200 + i, 900 + i]));
+    const lv = buildVocab(ps, ['lab'], { minCount: 1, lastValue: true });
+    expect(lv.last_value).toBe(true);
+    // a diagnosis-only model (BEHRT) has no value tokens to mark
+    expect(buildVocab(ps, [], { minCount: 1, lastValue: true }).last_value).toBe(false);
+    expect(lv.modalities.lab.some((t) => t.endsWith('|last'))).toBe(true);
+    const cfg = parseConfig({ ...config, vocab_size: lv.diagnosis.length, modalities: [{ name: 'lab', rows: 1, vocab_size: lv.modalities.lab.length }], static: null });
+    const gl = tokenize(ps[0], lv, cfg);
+    const labs = gl.slots.filter((s) => s.part === 'lab').map((s) => lv.modalities.lab[gl.modalities.lab[s.t]]);
+    expect(labs.map((t) => t.endsWith('|last'))).toEqual([false, false, true]);
+    expect(labs.every((t) => t !== '[UNK]')).toBe(true);
+    // an older vocab.json without the field reads as false
+    expect(parseVocab({ format: 'exbehrt-vocab', version: 1, diagnosis: ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'] }).last_value).toBe(false);
   });
   it('keeps the most recent visits when the sequence is too long, and says so', () => {
     const many = parsePatient({

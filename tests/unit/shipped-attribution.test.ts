@@ -1,5 +1,5 @@
 // Expected gradients on the shipped ExBEHRT: with 256 samples the completeness gap
-// sum(phi) - (f(x) - mean f(x')) against 2% of |f(x) - mean f(x')| (met for 7 of the first 16 patients, not
+// sum(phi) - (f(x) - mean f(x')) against 2% of |f(x) - mean f(x')| (met for 8 of the first 16 patients, not
 // all: README), and every tensor is freed.
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
@@ -24,11 +24,10 @@ beforeAll(async () => {
 afterAll(() => disposeModel(model));
 
 describe('EG on the shipped model', { timeout: 300_000 }, () => {
-  it('with 256 samples the completeness gap is within 2% of |f(x) - mean f(x\')| for at least 6 of the first 16 patients and for the one farthest from the references\' mean (not all: issue 3)', async () => {
-    // The issue's target is every patient; measured (README, same command as the CLI's): 7 of 16,
-    // the misses where f(x) is close to the references' mean (|f(x) - mean f(x')| < 1.4, absolute
-    // gaps < 0.075). A floor one below the measured count, so that a regression in the estimator
-    // fails here.
+  it('with 256 samples the completeness gap is within 2% of |f(x) - mean f(x\')| for at least 7 of the first 16 patients and for the one farthest from the references\' mean (not all: issue 3)', async () => {
+    // The issue's target is every patient; measured (README, same command as the CLI's): 8 of 16,
+    // the four above 5% where f(x) is close to the references' mean (|f(x) - mean f(x')| < 0.9). A
+    // floor one below the measured count, so that a regression in the estimator fails here.
     const before = tf.memory().numTensors;
     const shares: number[] = [];
     for (const patient of patients.slice(0, 16)) {
@@ -38,8 +37,8 @@ describe('EG on the shipped model', { timeout: 300_000 }, () => {
     }
     expect(tf.memory().numTensors).toBe(before);
     console.log(`EG 256 samples, first 16 bundled patients, hf_12m: gap / |f(x) - mean f(x')| = ${shares.map((x) => `${(100 * x).toFixed(1)}%`).join(' ')}`);
-    expect(shares.filter((x) => x <= 0.02).length).toBeGreaterThanOrEqual(6);
-    // the patient farthest from the references' mean, where 2% is the strictest bound (measured 0.05%)
+    expect(shares.filter((x) => x <= 0.02).length).toBeGreaterThanOrEqual(7);
+    // the patient farthest from the references' mean, where 2% is the strictest bound (measured 0.43%)
     const rows = await predict(model, patients.slice(0, 40));
     const refLogits = (await logitsForGrids(model, reference)).hf_12m;
     const meanRef = refLogits.reduce((a, b) => a + b, 0) / refLogits.length;

@@ -1,6 +1,6 @@
 // The three faithfulness checks of issue 3 on the shipped ExBEHRT, through the same function
 // `npx exbehrt faithfulness` prints: planted-factor precision@5 on held-out patients with a true
-// risk factor (>= 0.8 for hf_12m; death_6m is below that target, see there), EG's deletion curve below random order's, and the cascading randomisation
+// risk factor (>= 0.8, the issue's target, for both tasks), EG's deletion curve below random order's, and the cascading randomisation
 // bringing the rank correlation below 0.2. The bundled patients are held out (never trained on).
 // death_6m is defined for cancer patients (config.json tasks.death_6m.population): attribute()
 // compares with the reference patients inside the population whatever filter is given, so the
@@ -50,13 +50,11 @@ function expectFaithful(r: Report, minPrecision: number) {
 
 describe('faithfulness of EG on the shipped model (64 samples, seed 0, 30 held-out patients)', { timeout: 600_000 }, () => {
   it('hf_12m, whole reference set', async () => expectFaithful(await check('hf_12m', {}), 0.8));
-  // NOT the issue's 0.8: measured 0.766 (issue 3 stays open). What takes the other top-5 places:
-  // mostly earlier low albumin values where the rule reads only the last one (the model reads
-  // albumin as a mean over visits: tools/probes/albumin-recency.ts), then single labs. This guards
-  // the measured level.
-  it('death_6m, its population as the reference (below target: a floor at the measured level)', async () => {
+  // measured 0.836; before the latest albumin was its own token (vocab.json last_value), 0.766: the
+  // model read albumin as a mean over visits and credited earlier low values
+  it('death_6m, its population as the reference', async () => {
     const r = await check('death_6m', {});
     expect(r.reference.size).toBe(73); // the cancer patients among the 300 shipped references
-    expectFaithful(r, 0.75);
+    expectFaithful(r, 0.8);
   });
 });
