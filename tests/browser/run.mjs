@@ -183,30 +183,8 @@ const CHECKS = [
     },
   },
   {
-    name: 'lost WebGPU device mid-job: the job moves to wasm, finishes, and says so',
-    only: 'webgpu', // only a WebGPU run has a device to lose
-    async run({ page, fixture, expectedEg }) {
-      const out = await page.evaluate(async ({ patient, modelId, job, batchSize }) => {
-        const { engine, proxy } = globalThis.exbehrt;
-        let lost = false;
-        const r = await engine.attribute('check-lost', modelId, { patient, ...job, batchSize }, proxy(async () => {
-          if (!lost) lost = await engine.loseDevice();
-        }));
-        return { lost, backend: r.backend, fellBack: r.fellBack ?? null, modality: r.result.modality, done: r.result.done, after: await engine.backend() };
-      }, { patient: fixture.patient, modelId: fixture.model.id, job: EG_JOB, batchSize: WORKER_BATCH });
-      const problems = [];
-      if (!out.lost) problems.push('the device was not destroyed');
-      if (out.backend !== 'wasm' || out.after !== 'wasm') problems.push(`finished on ${out.backend}, engine now on ${out.after}`);
-      if (!out.fellBack) problems.push('the outcome does not say that it fell back');
-      if (!out.done) problems.push('the job did not finish');
-      for (const [part, v] of Object.entries(expectedEg.modality))
-        if (!(Math.abs(out.modality[part] - v) <= TOLERANCE)) problems.push(`${part}: ${out.modality[part]} vs CLI ${v}`);
-      if (problems.length) throw new Error(problems.join('; '));
-    },
-  },
-  {
     name: 'workbench: Explain in the page shows the CLI\'s numbers for the same seed, with progress',
-    async run({ page, fixture, expectedUi }) {
+    async run({ page, run, fixture, expectedUi }) {
       await selectPatient(page, fixture.patient.id);
       await page.locator('[data-testid=task-select]').selectOption(UI_JOB.task);
       await page.locator('[data-testid=method-select]').selectOption(UI_JOB.method);
@@ -221,6 +199,9 @@ const CHECKS = [
       if (!(Math.abs(logit - expectedUi.logit) <= 1e-4)) problems.push(`logit: page ${logit}, CLI ${expectedUi.logit}`);
       const gap = Number(await page.locator('[data-testid=explain-gap]').evaluate((e) => e.firstChild.textContent));
       if (!(Math.abs(gap - expectedUi.gap) <= 1e-4)) problems.push(`gap: page ${gap}, CLI ${expectedUi.gap}`);
+      // on the run's backend (the WebGPU run's only EG on WebGPU compared with the CLI)
+      const status = (await page.locator('[data-testid=explain-status]').textContent()) ?? '';
+      if (!status.includes(`on ${run.backendLabel}.`)) problems.push(`the explanation did not run on ${run.backendLabel}: ${JSON.stringify(status)}`);
       const done = (await page.locator('[data-testid=samples-done]').textContent()) ?? '';
       if (!done.startsWith(`${UI_JOB.samples} / ${UI_JOB.samples}`)) problems.push(`samples done shown as ${JSON.stringify(done)}`);
       // every part's total as the page shows it (full precision in data-value) against the CLI
@@ -282,6 +263,29 @@ const CHECKS = [
       // and back
       await page.locator('[data-testid=undo]').click();
       await page.waitForFunction(() => !document.querySelector('[data-testid=edit-log]'));
+    },
+  },
+  {
+    name: 'lost WebGPU device mid-job: the job moves to wasm, finishes, and says so',
+    only: 'webgpu', // only a WebGPU run has a device to lose
+    // after the page's own checks: the engine stays on wasm once the device is gone
+    async run({ page, fixture, expectedEg }) {
+      const out = await page.evaluate(async ({ patient, modelId, job, batchSize }) => {
+        const { engine, proxy } = globalThis.exbehrt;
+        let lost = false;
+        const r = await engine.attribute('check-lost', modelId, { patient, ...job, batchSize }, proxy(async () => {
+          if (!lost) lost = await engine.loseDevice();
+        }));
+        return { lost, backend: r.backend, fellBack: r.fellBack ?? null, modality: r.result.modality, done: r.result.done, after: await engine.backend() };
+      }, { patient: fixture.patient, modelId: fixture.model.id, job: EG_JOB, batchSize: WORKER_BATCH });
+      const problems = [];
+      if (!out.lost) problems.push('the device was not destroyed');
+      if (out.backend !== 'wasm' || out.after !== 'wasm') problems.push(`finished on ${out.backend}, engine now on ${out.after}`);
+      if (!out.fellBack) problems.push('the outcome does not say that it fell back');
+      if (!out.done) problems.push('the job did not finish');
+      for (const [part, v] of Object.entries(expectedEg.modality))
+        if (!(Math.abs(out.modality[part] - v) <= TOLERANCE)) problems.push(`${part}: ${out.modality[part]} vs CLI ${v}`);
+      if (problems.length) throw new Error(problems.join('; '));
     },
   },
   {
