@@ -110,21 +110,21 @@ export const chronologicalVisits = (visits: Visit[]) => visits.map((_, i) => i).
  *  at some earlier visit), and in a timeline whose values drift the same way for years, the visit
  *  position alone does not tell a small transformer which value is the latest. */
 export function eventTokens(visits: Visit[], vocab: Pick<Vocab, 'bins' | 'last_value'>): string[][] {
-  const last = new Set<string>();
-  if (vocab.last_value) {
-    const seen = new Set<string>();
-    for (const vi of chronologicalVisits(visits).reverse()) {
-      const events = visits[vi].events;
-      for (let ei = events.length - 1; ei >= 0; ei--) {
-        const e = events[ei];
-        const k = binKey(e);
-        if (e.value === undefined || !vocab.bins[k] || seen.has(k)) continue;
-        seen.add(k);
-        last.add(`${vi}:${ei}`);
-      }
+  const tokens = visits.map((v) => v.events.map((e) => eventToken(e, vocab.bins)));
+  if (!vocab.last_value) return tokens;
+  // walk back from the latest event; the first of each series met is its most recent value
+  const seen = new Set<string>();
+  for (const vi of chronologicalVisits(visits).reverse()) {
+    const events = visits[vi].events;
+    for (let ei = events.length - 1; ei >= 0; ei--) {
+      const e = events[ei];
+      const k = binKey(e);
+      if (e.value === undefined || !vocab.bins[k] || seen.has(k)) continue;
+      seen.add(k);
+      tokens[vi][ei] = eventToken(e, vocab.bins, true);
     }
   }
-  return visits.map((v, vi) => v.events.map((e, ei) => eventToken(e, vocab.bins, last.has(`${vi}:${ei}`))));
+  return tokens;
 }
 
 /** Build a vocabulary from training patients: every code seen at least `minCount` times, value bins

@@ -94,6 +94,7 @@ describe('exbehrt CLI', { timeout: 60_000 }, () => {
     await expect(cli('train', '--out', join(dir, 'never'), '--death-population', 'adults')).rejects.toMatchObject({ stderr: expect.stringMatching(/--death-population must be all or cancer, not adults/) });
     await expect(cli('train', '--out', join(dir, 'never'), '--shuffle-series', '2')).rejects.toMatchObject({ stderr: expect.stringMatching(/--shuffle-series must be a probability between 0 and 1, not 2/) });
     await expect(cli('train', '--out', join(dir, 'never'), '--patience', 'abc')).rejects.toMatchObject({ stderr: expect.stringMatching(/--patience must be a whole number of epochs, 1 or more, not abc/) });
+    await expect(cli('train', '--out', join(dir, 'never'), '--last-value', 'maybe')).rejects.toMatchObject({ stderr: expect.stringMatching(/--last-value must be yes or no, not maybe/) });
     await expect(cli('train', '--out', join(dir, 'never'), '--epochs', '0')).rejects.toMatchObject({ stderr: expect.stringMatching(/--epochs must be a whole number of epochs, 1 or more, not 0/) });
     await expect(cli('train', '--out', join(dir, 'never'), '--swap-values', '1.5')).rejects.toMatchObject({ stderr: expect.stringMatching(/--swap-values must be a probability between 0 and 1, not 1.5/) });
   });

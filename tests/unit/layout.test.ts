@@ -107,8 +107,10 @@ describe('ExBEHRT layout', () => {
     const labs = gl.slots.filter((s) => s.part === 'lab').map((s) => lv.modalities.lab[gl.modalities.lab[s.t]]);
     expect(labs.map((t) => t.endsWith('|last'))).toEqual([false, false, true]);
     expect(labs.every((t) => t !== '[UNK]')).toBe(true);
-    // an older vocab.json without the field reads as false
-    expect(parseVocab({ format: 'exbehrt-vocab', version: 1, diagnosis: ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'] }).last_value).toBe(false);
+    // an older vocab.json without the field reads as false; a field that is not true/false is refused by name
+    const bare = { format: 'exbehrt-vocab', version: 1, diagnosis: ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'] };
+    expect(parseVocab(bare).last_value).toBe(false);
+    expect(() => parseVocab({ ...bare, last_value: 'yes' }, 'my/vocab.json')).toThrow(/my\/vocab\.json.*last_value/);
   });
   it('keeps the most recent visits when the sequence is too long, and says so', () => {
     const many = parsePatient({
