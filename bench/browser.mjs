@@ -50,7 +50,7 @@ try {
       let first = null;
       const r = await engine.attribute('bench', 'exbehrt', { ...job, samples, seed: 0 }, proxy(() => (first ??= performance.now() - t0)));
       obs.disconnect();
-      return { seconds: (performance.now() - t0) / 1000, first: first / 1000, gap: r.result.gap, backend: r.backend, tokens: r.result.token.diagnosis.length, longTasksOver50ms: longTasks.filter((d) => d > 50).length };
+      return { seconds: (performance.now() - t0) / 1000, first: first / 1000, gap: r.result.gap, plainGap: r.result.plainGap, backend: r.backend, tokens: r.result.token.diagnosis.length, longTasksOver50ms: longTasks.filter((d) => d > 50).length };
     }, { patient, samples: run.samples });
     console.log(JSON.stringify({ impl: `tfjs ${run.name} (Chromium worker)`, samples: run.samples, firstPrediction, ...out }));
     await browser.close();

@@ -23,6 +23,6 @@ for (const samples of [8, 128, 128]) {
   const t0 = performance.now();
   let first = NaN;
   const r = await attribute(m, { patient, task: 'hf_12m', method: 'eg', reference, samples, seed: samples === 8 ? 1 : 0, onProgress: () => { if (Number.isNaN(first)) first = performance.now() - t0; } });
-  console.log(JSON.stringify({ samples, seconds: (performance.now() - t0) / 1000, first: first / 1000, gap: r.gap, logit: r.logit, tokens: r.token.diagnosis.length }));
+  console.log(JSON.stringify({ samples, seconds: (performance.now() - t0) / 1000, first: first / 1000, gap: r.gap, plainGap: r.plainGap, logit: r.logit, tokens: r.token.diagnosis.length }));
 }
 process.exit(0);

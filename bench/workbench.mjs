@@ -2,9 +2,10 @@
 // first render and zoom frames, main-thread long tasks during a 128-sample EG run from the page's
 // Explain button (timeline refining live), and the JS bundle size. Needs `vite build` first.
 // usage: node bench/workbench.mjs <patient.json>  -> one JSON line per measurement
+// BENCH_VIEW=timeline,import,explain (default all) picks the parts
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
@@ -15,6 +16,7 @@ const patientFile = process.argv[2];
 const samples = Number(process.env.BENCH_SAMPLES ?? 128);
 const events = Number(process.env.BENCH_TIMELINE_EVENTS ?? 2000);
 const out = (o) => console.log(JSON.stringify(o));
+const view = (part) => (process.env.BENCH_VIEW ?? 'timeline,import,explain').split(',').includes(part);
 const quantile = (xs, q) => xs.slice().sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))];
 
 // bundle: the page's and the worker's JavaScript (no model weights; wasm binaries listed apart)
@@ -38,7 +40,7 @@ try {
   // 1. the timeline alone with a long patient: first render (frames while marks are drawn) and zoom
   // frames. Warm: the long patient replaces a short one already on screen, as opening a patient in
   // the workbench does; cold: the long timeline is the first thing the fresh page lays out.
-  for (const warm of [true, false]) {
+  for (const warm of view('timeline') ? [true, false] : []) {
     const page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
     page.setDefaultTimeout(120_000);
     await page.addInitScript((events) => {
@@ -56,16 +58,29 @@ try {
         const root = document.querySelector('[data-render-complete]');
         if (root?.getAttribute('data-marks') === String(events)) {
           if (last !== null) w.__frames.push(t - last);
-          w.__t0 ??= last ?? t;
-          if (root.getAttribute('data-render-complete') === 'true') return void (w.__done = t);
+          if (w.__t0 === undefined) {
+            w.__t0 = last ?? t;
+            performance.mark('bench-first-render-start', { startTime: w.__t0 }); // for the trace
+          }
+          if (root.getAttribute('data-render-complete') === 'true') {
+            performance.mark('bench-first-render-end');
+            return void (w.__done = t);
+          }
         }
         last = t;
         requestAnimationFrame(tick);
       };
       requestAnimationFrame(tick);
     }, events);
+    // a trace of the page's main thread, for the work inside each frame (frame intervals read 16-17
+    // ms when every frame is on time, so they cannot show how much of the frame the work took)
+    const traceFile = join(mkdtempSync(join(tmpdir(), 'exbehrt-bench-trace-')), 'trace.json');
+    await browser.startTracing(page, { path: traceFile, categories: ['devtools.timeline', 'blink.user_timing'] });
     await page.goto(`${origin}/?bench=timeline&events=${events}${warm ? '' : '&warm=0'}`);
     await page.waitForFunction(() => globalThis.__done !== undefined);
+    await browser.stopTracing();
+    const work = frameWork(JSON.parse(readFileSync(traceFile, 'utf8')).traceEvents);
+    rmSync(dirname(traceFile), { recursive: true, force: true });
     const first = await page.evaluate(() => ({ ms: globalThis.__done - globalThis.__t0, frames: globalThis.__frames, marks: Number(document.querySelector('[data-marks]')?.getAttribute('data-marks')), longTasks: globalThis.__longTasks.filter((l) => l.at >= globalThis.__t0 - 1).map((l) => l.ms) }));
     // a zoom frame's cost without the wait for the next vsync: the wheel handler's own time (it runs
     // inside dispatchEvent) plus style, layout and paint (from the rAF callback to a message posted
@@ -91,12 +106,12 @@ try {
       }
       return times;
     });
-    out({ measure: warm ? 'timeline (opened after a short one)' : 'timeline (cold: first thing on a fresh page)', events: first.marks, firstRenderMs: first.ms, firstRenderFrames: first.frames.length, firstRenderMaxFrameMs: Math.max(...first.frames), firstRenderMedianFrameMs: quantile(first.frames, 0.5), longTasksOver50ms: first.longTasks.filter((d) => d > 50).length, zoomFrameMedianMs: quantile(zoom, 0.5), zoomFrameP95Ms: quantile(zoom, 0.95), zoomFrameMaxMs: Math.max(...zoom) });
+    out({ measure: warm ? 'timeline (opened after a short one)' : 'timeline (cold: first thing on a fresh page)', events: first.marks, firstRenderMs: first.ms, firstRenderFrames: first.frames.length, firstRenderMaxFrameMs: Math.max(...first.frames), firstRenderMedianFrameMs: quantile(first.frames, 0.5), firstRenderMaxFrameWorkMs: work.maxFrameWorkMs, firstRenderLongestTaskMs: work.longestTaskMs, firstRenderTraceFrames: work.frames, longTasksOver50ms: first.longTasks.filter((d) => d > 50).length, zoomFrameMedianMs: quantile(zoom, 0.5), zoomFrameP95Ms: quantile(zoom, 0.95), zoomFrameMaxMs: Math.max(...zoom) });
     await page.close();
   }
 
   // 2. import of a ~100 MB FHIR bulk-data export (generated here): time, progress reports, main-thread long tasks
-  {
+  if (view('import')) {
     const dir = mkdtempSync(join(tmpdir(), 'exbehrt-bench-import-'));
     try {
       const nPatients = 2000;
@@ -127,7 +142,7 @@ try {
   }
 
   // 3. the app: import the 256-token patient as a timeline file, Explain with EG, watch the main thread
-  if (patientFile) {
+  if (patientFile && view('explain')) {
     const page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
     page.setDefaultTimeout(900_000);
     await page.goto(`${origin}/?backend=wasm`);
@@ -153,4 +168,28 @@ try {
 } finally {
   await browser.close();
   server.stop();
+}
+
+/** From a Chromium trace of the first render (between the page's bench-first-render-start and -end
+ *  marks): the main thread's busy time inside each frame, a frame being the span from one
+ *  requestAnimationFrame callback (FireAnimationFrame) to the next, and the longest single task.
+ *  Busy time is the top-level tasks' (RunTask) time clipped to the frame; a frame whose work fits in
+ *  16 ms is drawn on time at 60 Hz. */
+function frameWork(events) {
+  const mark = (name) => events.find((e) => e.name === name && e.cat?.includes('blink.user_timing'));
+  const start = mark('bench-first-render-start');
+  const end = mark('bench-first-render-end');
+  if (!start || !end) throw new Error('trace: the first-render marks are missing');
+  const main = events.find((e) => e.name === 'thread_name' && e.args?.name === 'CrRendererMain' && e.pid === start.pid);
+  const onMain = (e) => e.pid === start.pid && e.tid === (main?.tid ?? start.tid) && e.ph === 'X';
+  const tasks = events.filter((e) => onMain(e) && e.name === 'RunTask' && e.ts + e.dur > start.ts && e.ts < end.ts);
+  const frames = events.filter((e) => onMain(e) && e.name === 'FireAnimationFrame' && e.ts >= start.ts && e.ts <= end.ts).map((e) => e.ts).sort((a, b) => a - b);
+  const bounds = [start.ts, ...frames.filter((t) => t > start.ts), end.ts];
+  let maxFrameWork = 0;
+  for (let i = 1; i < bounds.length; i++) {
+    const [a, b] = [bounds[i - 1], bounds[i]];
+    const busy = tasks.reduce((s, t) => s + Math.max(0, Math.min(b, t.ts + t.dur) - Math.max(a, t.ts)), 0);
+    maxFrameWork = Math.max(maxFrameWork, busy / 1000);
+  }
+  return { maxFrameWorkMs: maxFrameWork, longestTaskMs: Math.max(0, ...tasks.map((t) => t.dur / 1000)), frames: bounds.length - 1 };
 }

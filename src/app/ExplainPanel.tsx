@@ -24,10 +24,10 @@ export interface ExplainPanelProps {
 }
 
 /** gap as a share of |f(x) - mean f(x')|, the scale EG's completeness is judged on */
-export function relativeGap(e: Explanation['result']): number | null {
-  if (!e || !Number.isFinite(e.gap)) return null;
+export function relativeGap(e: Explanation['result'], which: 'gap' | 'plainGap' = 'gap'): number | null {
+  if (!e || !Number.isFinite(e[which])) return null;
   const span = Math.abs(e.logit - e.referenceLogit);
-  return span > 1e-9 ? Math.abs(e.gap) / span : null;
+  return span > 1e-9 ? Math.abs(e[which]) / span : null;
 }
 
 export function ExplainPanel({ settings, explanation, busy, disabled, unavailable, referenceDescription, onSettings, onExplain, onCancel, children }: ExplainPanelProps) {
@@ -38,6 +38,7 @@ export function ExplainPanel({ settings, explanation, busy, disabled, unavailabl
   const [samplesText, setSamplesText] = useState(String(settings.samples));
   const [seedText, setSeedText] = useState(String(settings.seed));
   const rel = relativeGap(r);
+  const relPlain = relativeGap(r, 'plainGap');
   const pct = r && r.samplesTotal ? Math.round((100 * r.samplesDone) / r.samplesTotal) : 0;
   return (
     <section className="card explain-panel" aria-labelledby={`${base}-h`} data-testid="explain-panel">
@@ -147,6 +148,12 @@ export function ExplainPanel({ settings, explanation, busy, disabled, unavailabl
                   <dd data-testid="explain-gap">
                     {r.gap.toFixed(4)}
                     {rel !== null && <span className="muted"> ({(100 * rel).toFixed(1)}%)</span>}
+                    {r.method === 'eg' && relPlain !== null && (
+                      <span className="muted" data-testid="explain-plain-gap" title="the gap of the plain mean of the samples, before the control-variate correction">
+                        {' '}
+                        plain mean {(100 * relPlain).toFixed(1)}%
+                      </span>
+                    )}
                   </dd>
                 </div>
               )}

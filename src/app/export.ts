@@ -38,7 +38,7 @@ export function attributionsCsv(patient: Patient, result: AttributionResult, ctx
     `# ExBEHRT Workbench attributions, exported ${ctx.createdAt}`,
     `# model ${ctx.modelName} (${ctx.modelId}); task ${ctx.task}; method ${result.method}; samples ${result.samplesDone}/${result.samplesTotal}; seed ${ctx.settings.seed}`,
     `# reference: ${ctx.reference.description}${ctx.reference.size !== null ? ` (${ctx.reference.size} patients)` : ''}; filter ${JSON.stringify(ctx.settings.reference)}`,
-    `# logit ${result.logit}; reference logit ${result.referenceLogit}; completeness gap ${result.gap}; mean stderr ${result.stderr}; backend ${ctx.backend ?? 'unknown'}`,
+    `# logit ${result.logit}; reference logit ${result.referenceLogit}; completeness gap ${result.gap} (plain mean of the samples ${result.plainGap}); mean stderr ${result.stderr}; backend ${ctx.backend ?? 'unknown'}`,
     ...(ctx.edits.length ? [`# what-if edits: ${ctx.edits.join('; ')}`] : []),
   ];
   const rows = result.events
@@ -84,6 +84,7 @@ export function attributionsJson(patient: Patient, result: AttributionResult, ct
       logit: result.logit,
       reference_logit: result.referenceLogit,
       gap: result.gap,
+      plain_gap: result.plainGap,
       stderr: result.stderr,
       truncated_visits: result.truncatedVisits,
       modality: result.modality,

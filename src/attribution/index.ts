@@ -34,7 +34,7 @@ export async function attribute(model: LoadedModel, req: AttributeRequest): Prom
     case 'eg': {
       const refs = inPopulation;
       if (refs.length === 0) throw new AttributionError('expected gradients needs a reference population: the reference set is empty');
-      return pathAttribution({ ...common, method: 'eg', references: refs, referenceSize: refs.length, draws: egDraws(samples, refs.length, req.seed ?? 0) });
+      return pathAttribution({ ...common, method: 'eg', references: refs, referenceSize: refs.length, draws: egDraws(samples, refs.length, req.seed ?? 0), controlVariate: true });
     }
     case 'ig': {
       const base = req.baseline === 'reference' ? inPopulation[0] : padBaseline(c);

@@ -69,6 +69,7 @@ export async function occlusion(opts: {
     samplesDone: cancelled ? 0 : variants.length - 1,
     samplesTotal: variants.length - 1,
     gap: NaN,
+    plainGap: NaN,
     done: !cancelled,
     cancelled,
   });

@@ -65,6 +65,8 @@ export async function pathAttribution(opts: {
   batchSize?: number;
   onProgress?: (r: AttributionResult) => void;
   signal?: AbortSignal;
+  /** correct each element's mean by its regression on the completeness residual (EG only) */
+  controlVariate?: boolean;
 }): Promise<AttributionResult> {
   const { model, grid, task, draws } = opts;
   const w = model.weights;
@@ -86,6 +88,15 @@ export async function pathAttribution(opts: {
   for (const m of c.modalities) (rowSum[m.name] = new Float64Array(m.rows * L)), (rowSq[m.name] = new Float64Array(m.rows * L));
   let refLogitSum = 0;
   let n = 0;
+  // control variate (EG): C_k = sum(phi_k) - (f(x) - f(x'_k)) has mean zero over alpha for every
+  // reference, so each element's mean can be corrected by its regression on C (see cvEstimate)
+  const cv = opts.controlVariate ?? false;
+  let cSum = 0;
+  let cSq = 0;
+  const sumC: Record<string, Float64Array> = {};
+  for (const p of parts) sumC[p] = new Float64Array(L);
+  const rowSumC: Record<string, Float64Array> = {};
+  for (const m of c.modalities) rowSumC[m.name] = new Float64Array(m.rows * L);
 
   const xParts = embeddingParts(w, c, x);
   const xRows = Object.fromEntries(c.modalities.map((m) => [m.name, rowEmbeddings(w, c, x, m)]));
@@ -95,20 +106,14 @@ export async function pathAttribution(opts: {
   fx.dispose();
 
   const snapshot = (done: boolean, cancelled: boolean): AttributionResult => {
-    const mean = (s: Float64Array) => s.map((v) => (n ? v / n : 0));
-    const se = (s: Float64Array, q: Float64Array) =>
-      s.map((v, i) => (n > 1 ? Math.sqrt(Math.max(0, (q[i] - (v * v) / n) / (n - 1)) / n) : 0));
+    const est = (s: Float64Array, q: Float64Array, sc: Float64Array) => cvEstimate(s, q, sc, { n, cSum, cSq, on: cv });
     const a: TokenAttribution = { token: {}, tokenStderr: {}, rows: {}, rowsStderr: {} };
     let total = 0;
     for (const p of parts) {
-      a.token[p] = mean(sum[p]);
-      a.tokenStderr[p] = se(sum[p], sq[p]);
+      [a.token[p], a.tokenStderr[p]] = est(sum[p], sq[p], sumC[p]);
       total += a.token[p].reduce((s, v) => s + v, 0);
     }
-    for (const m of c.modalities) {
-      a.rows[m.name] = mean(rowSum[m.name]);
-      a.rowsStderr[m.name] = se(rowSum[m.name], rowSq[m.name]);
-    }
+    for (const m of c.modalities) [a.rows[m.name], a.rowsStderr[m.name]] = est(rowSum[m.name], rowSq[m.name], rowSumC[m.name]);
     const referenceLogit = n ? refLogitSum / n : NaN;
     return rollup(opts.method, task, opts.patient, grid, a, {
       logit,
@@ -117,6 +122,8 @@ export async function pathAttribution(opts: {
       samplesDone: n,
       samplesTotal: draws.length,
       gap: total - (logit - referenceLogit),
+      // the plain mean's gap is the mean of the per-sample residuals
+      plainGap: n ? cSum / n : NaN,
       done,
       cancelled,
     });
@@ -157,6 +164,15 @@ export async function pathAttribution(opts: {
       const phiData = parts.map(() => take(k * L));
       const rowData = c.modalities.map((m) => take(k * m.rows * L));
       const fRefData = take(k);
+      const cK = new Float64Array(k); // C_j = sum(phi_j) - (f(x) - f(x'_j))
+      for (let j = 0; j < k; j++) {
+        let sumPhi = 0;
+        for (const d of phiData) for (let t = 0; t < L; t++) sumPhi += d[j * L + t];
+        cK[j] = sumPhi - (logit - fRefData[j]);
+        cSum += cK[j];
+        cSq += cK[j] * cK[j];
+        refLogitSum += fRefData[j];
+      }
       parts.forEach((p, i) => {
         const d = phiData[i];
         for (let j = 0; j < k; j++)
@@ -164,6 +180,7 @@ export async function pathAttribution(opts: {
             const v = d[j * L + t];
             sum[p][t] += v;
             sq[p][t] += v * v;
+            sumC[p][t] += v * cK[j];
           }
       });
       c.modalities.forEach((m, i) => {
@@ -174,9 +191,9 @@ export async function pathAttribution(opts: {
             const v = d[j * per + q];
             rowSum[m.name][q] += v;
             rowSq[m.name][q] += v * v;
+            rowSumC[m.name][q] += v * cK[j];
           }
       });
-      for (let j = 0; j < k; j++) refLogitSum += fRefData[j];
       n += k;
       opts.onProgress?.(snapshot(n === draws.length, false));
       // yield so that a cancel message (worker) or timer can get in between batches
@@ -186,4 +203,42 @@ export async function pathAttribution(opts: {
   } finally {
     tf.dispose([...Object.values(xParts), ...Object.values(xRows), mask]);
   }
+}
+
+/** Below this many samples the slope on C is too noisy to help (its estimation inflates the
+ *  variance by about 1/(n-3)): the first progressive estimate of a long patient is the plain mean. */
+export const CV_MIN_SAMPLES = 8;
+
+/** Mean and standard error of one element's samples, from running sums (sum, sum of squares, sum
+ *  of products with C). With the control variate on and at least CV_MIN_SAMPLES samples with spread in C, the
+ *  mean is corrected by beta * mean(C), beta = cov(phi, C) / var(C) (the regression estimator,
+ *  whose expectation is the plain mean's because E[C] = 0), and the standard error is that of the
+ *  regression residual. */
+export function cvEstimate(
+  s: Float64Array,
+  q: Float64Array,
+  sc: Float64Array,
+  c: { n: number; cSum: number; cSq: number; on: boolean },
+): [Float64Array, Float64Array] {
+  const { n } = c;
+  const mean = new Float64Array(s.length);
+  const se = new Float64Array(s.length);
+  if (!n) return [mean, se];
+  const cMean = c.cSum / n;
+  const cVar = c.cSq - n * cMean * cMean; // sum of squared deviations of C
+  const use = c.on && n >= CV_MIN_SAMPLES && cVar > 1e-12 * Math.max(1, c.cSq);
+  for (let i = 0; i < s.length; i++) {
+    const m = s[i] / n;
+    const ssd = Math.max(0, q[i] - n * m * m);
+    if (!use) {
+      mean[i] = m;
+      se[i] = n > 1 ? Math.sqrt(ssd / (n - 1) / n) : 0;
+      continue;
+    }
+    const cov = sc[i] - n * m * cMean;
+    const beta = cov / cVar;
+    mean[i] = m - beta * cMean;
+    se[i] = Math.sqrt(Math.max(0, ssd - beta * cov) / (n - 2) / n);
+  }
+  return [mean, se];
 }

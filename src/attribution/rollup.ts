@@ -18,7 +18,7 @@ export function rollup(
   patient: Patient,
   grid: TokenGrid,
   a: TokenAttribution,
-  extra: { logit: number; referenceLogit: number; referenceSize: number; samplesDone: number; samplesTotal: number; gap: number; done: boolean; cancelled: boolean },
+  extra: { logit: number; referenceLogit: number; referenceSize: number; samplesDone: number; samplesTotal: number; gap: number; plainGap: number; done: boolean; cancelled: boolean },
 ): AttributionResult {
   const L = grid.realLength;
   const token: Record<string, number[]> = {};
@@ -65,6 +65,7 @@ export function rollup(
     code,
     events,
     gap: extra.gap,
+    plainGap: extra.plainGap,
     stderr: L ? stderrSum / L : 0,
     truncatedVisits: grid.truncatedVisits,
     done: extra.done,

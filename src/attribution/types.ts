@@ -61,6 +61,10 @@ export interface AttributionResult {
   events: EventAttribution[];
   /** sum(phi) - (f(x) - referenceLogit); NaN for methods without completeness (gxi, occlusion) */
   gap: number;
+  /** the same gap for the plain mean of the samples, before EG's control-variate correction (see
+   *  cvEstimate in path.ts): the Monte-Carlo error that the correction removes. Equal to `gap` for
+   *  IG, whose samples are not corrected; NaN where `gap` is */
+  plainGap: number;
   /** mean over tokens of the per-token stderr summed over parts */
   stderr: number;
   /** tokens cut by max_len, said so in the result */

@@ -32,6 +32,8 @@ export interface ConvergencePoint {
   gap: number;
   /** |gap| as a share of |f(x) - mean f(x')| */
   relativeGap: number;
+  /** the same share for the plain mean of the samples, before the control variate */
+  relativePlainGap: number;
   stderr: number;
 }
 
@@ -156,12 +158,10 @@ export function createTeachingStore(engine: Calls, context: () => TeachingContex
       runConvergence(samples = TEACHING_SAMPLES.convergence) {
         return run('convergence', async (c, jobId, patch) => {
           const history: ConvergencePoint[] = [];
-          const point = (r: AttributionResult): ConvergencePoint => ({
-            samples: r.samplesDone,
-            gap: r.gap,
-            relativeGap: Math.abs(r.gap) / Math.max(1e-9, Math.abs(r.logit - r.referenceLogit)),
-            stderr: r.stderr,
-          });
+          const point = (r: AttributionResult): ConvergencePoint => {
+            const span = Math.max(1e-9, Math.abs(r.logit - r.referenceLogit));
+            return { samples: r.samplesDone, gap: r.gap, relativeGap: Math.abs(r.gap) / span, relativePlainGap: Math.abs(r.plainGap) / span, stderr: r.stderr };
+          };
           // small batches, so that the estimate is seen after every 8 samples
           const out = await explain(c, jobId, 'eg', samples, {}, (r) => {
             history.push(point(r));

@@ -2,7 +2,9 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attribute } from '../../src/attribution';
 import { buildReferenceSet, referenceGrids } from '../../src/attribution/reference';
+import { egDraws } from '../../src/attribution/expected-gradients';
 import { withoutEvent } from '../../src/attribution/occlusion';
+import { CV_MIN_SAMPLES, cvEstimate, pathAttribution } from '../../src/attribution/path';
 import { disposeModel, predict, type LoadedModel } from '../../src/model/runtime';
 import { tokenize } from '../../src/tokens/layout';
 import { tinyModel, tinyPatients } from './helpers/tiny-model';
@@ -74,6 +76,72 @@ describe('expected gradients', () => {
     await expect(attribute(model, { patient, task: 'hf', method: 'eg', reference, samples: 0 })).rejects.toThrow(/samples must be a positive integer/);
     await expect(attribute(model, { patient, task: 'hf', method: 'eg', reference, samples: 1e7 })).rejects.toThrow(/more than the limit/);
     await expect(attribute(model, { patient, task: 'hf', method: 'eg', reference: [] })).rejects.toThrow(/reference set is empty/);
+  });
+});
+
+describe('the control variate (cvEstimate)', () => {
+  // samples phi_k = 2 + 0.5 C_k + e_k with C of mean zero: the corrected mean removes 0.5 * mean(C)
+  const C = [0.9, -1.3, 0.4, 2.1, -0.7, -1.6, 0.2, 0.6];
+  const e = [0.05, -0.02, 0.01, -0.04, 0.03, 0.0, -0.01, 0.02];
+  const phi = C.map((c, k) => 2 + 0.5 * c + e[k]);
+  const sums = (xs: number[]) => ({ s: Float64Array.of(xs.reduce((a, b) => a + b, 0)), q: Float64Array.of(xs.reduce((a, b) => a + b * b, 0)), sc: Float64Array.of(xs.reduce((a, b, k) => a + b * C[k], 0)) });
+  const stats = { n: C.length, cSum: C.reduce((a, b) => a + b, 0), cSq: C.reduce((a, b) => a + b * b, 0) };
+  it('is the least-squares intercept at C = 0, with the residual standard error', () => {
+    const { s, q, sc } = sums(phi);
+    const [mean, se] = cvEstimate(s, q, sc, { ...stats, on: true });
+    // least squares by hand: slope = Sxy / Sxx, intercept = ybar - slope * xbar
+    const n = C.length;
+    const xbar = stats.cSum / n;
+    const ybar = phi.reduce((a, b) => a + b, 0) / n;
+    const sxx = C.reduce((a, c) => a + (c - xbar) ** 2, 0);
+    const slope = C.reduce((a, c, k) => a + (c - xbar) * (phi[k] - ybar), 0) / sxx;
+    expect(slope).toBeCloseTo(0.5, 1);
+    expect(mean[0]).toBeCloseTo(ybar - slope * xbar, 12);
+    const rss = C.reduce((a, c, k) => a + (phi[k] - ybar - slope * (c - xbar)) ** 2, 0);
+    expect(se[0]).toBeCloseTo(Math.sqrt(rss / (n - 2) / n), 12);
+    // the plain mean is off by 0.5 * mean(C); the corrected one is within the noise of 2
+    expect(Math.abs(ybar - 2)).toBeGreaterThan(0.04);
+    expect(Math.abs(mean[0] - 2)).toBeLessThan(0.02);
+  });
+  it('is the plain mean when off, with fewer than CV_MIN_SAMPLES samples, or when C does not vary', () => {
+    const { s, q, sc } = sums(phi);
+    const plain = phi.reduce((a, b) => a + b, 0) / phi.length;
+    expect(cvEstimate(s, q, sc, { ...stats, on: false })[0][0]).toBeCloseTo(plain, 12);
+    expect(CV_MIN_SAMPLES).toBe(8);
+    expect(cvEstimate(s, q, sc, { n: 7, cSum: 1, cSq: 0.5, on: true })[0][0]).toBeCloseTo(s[0] / 7, 12);
+    expect(cvEstimate(s, q, sc, { n: 8, cSum: 8, cSq: 8, on: true })[0][0]).toBeCloseTo(plain, 12);
+    expect(Array.from(cvEstimate(s, q, sc, { n: 0, cSum: 0, cSq: 0, on: true })[0])).toEqual([0]);
+  });
+  it('on a model: the same expectation as the plain mean, a smaller gap, and no wider spread of the parts', async () => {
+    const { config, vocab } = model.folder;
+    const grid = tokenize(patient, vocab, config);
+    const SEEDS = 10;
+    const runs = { plain: [] as Array<Record<string, number>>, cv: [] as Array<Record<string, number>> };
+    const gaps = { plain: [] as number[], cv: [] as number[] };
+    for (let seed = 0; seed < SEEDS; seed++) {
+      const draws = egDraws(24, reference.length, seed);
+      for (const kind of ['plain', 'cv'] as const) {
+        const r = await pathAttribution({ method: 'eg', model, patient, grid, task: 'hf', references: reference, referenceSize: reference.length, draws, controlVariate: kind === 'cv' });
+        runs[kind].push(r.modality);
+        gaps[kind].push(Math.abs(r.gap));
+        if (kind === 'cv') expect(r.plainGap).toBeCloseTo(gaps.plain[seed] * Math.sign(r.plainGap), 9);
+      }
+    }
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const sd = (xs: number[]) => Math.sqrt(xs.reduce((a, b) => a + (b - mean(xs)) ** 2, 0) / (xs.length - 1));
+    expect(mean(gaps.cv)).toBeLessThan(mean(gaps.plain) / 3);
+    let spreadCv = 0;
+    let spreadPlain = 0;
+    for (const part of Object.keys(runs.plain[0])) {
+      const p = runs.plain.map((m) => m[part]);
+      const c = runs.cv.map((m) => m[part]);
+      // both unbiased for the same expectation: their means over the seeds agree within 3 standard errors
+      expect(Math.abs(mean(c) - mean(p)), part).toBeLessThanOrEqual(3 * Math.sqrt((sd(c) ** 2 + sd(p) ** 2) / SEEDS) + 1e-9);
+      spreadCv += sd(c);
+      spreadPlain += sd(p);
+    }
+    console.log(`control variate, ${SEEDS} seeds x 24 samples: mean |gap| ${mean(gaps.cv).toFixed(4)} vs plain ${mean(gaps.plain).toFixed(4)}; summed s.d. of the parts ${spreadCv.toFixed(4)} vs ${spreadPlain.toFixed(4)}`);
+    expect(spreadCv).toBeLessThanOrEqual(spreadPlain * 1.05);
   });
 });
 

@@ -59,6 +59,7 @@ function result(p: Patient = patient): AttributionResult {
     code: {},
     events,
     gap: 0.001,
+    plainGap: 0.01,
     stderr: 0.01,
     truncatedVisits: 0,
     done: true,

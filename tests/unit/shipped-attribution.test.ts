@@ -1,6 +1,7 @@
 // Expected gradients on the shipped ExBEHRT: with 256 samples the completeness gap
-// sum(phi) - (f(x) - mean f(x')) against 2% of |f(x) - mean f(x')| (met for 8 of the first 16 patients, not
-// all: README), and every tensor is freed.
+// sum(phi) - (f(x) - mean f(x')) is within 2% of |f(x) - mean f(x')| (issue 3), and every tensor is
+// freed. The estimator is the control-variate one (cvEstimate in src/attribution/path.ts); the plain
+// mean of the same samples is within 2% for only 8 of these 16 patients (README).
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,21 +25,22 @@ beforeAll(async () => {
 afterAll(() => disposeModel(model));
 
 describe('EG on the shipped model', { timeout: 300_000 }, () => {
-  it('with 256 samples the completeness gap is within 2% of |f(x) - mean f(x\')| for at least 7 of the first 16 patients and for the one farthest from the references\' mean (not all: issue 3)', async () => {
-    // The issue's target is every patient; measured (README, same command as the CLI's): 8 of 16,
-    // the four above 5% where f(x) is close to the references' mean (|f(x) - mean f(x')| < 0.9). A
-    // floor one below the measured count, so that a regression in the estimator fails here.
+  it('with 256 samples the completeness gap is within 2% of |f(x) - mean f(x\')| for each of the first 16 patients and for the one farthest from the references\' mean', async () => {
+    // measured (README, same command as the CLI's): at most 0.66% for these 16 at seed 0
     const before = tf.memory().numTensors;
     const shares: number[] = [];
+    const plain: number[] = [];
     for (const patient of patients.slice(0, 16)) {
       const r = await attribute(model, { patient, task: 'hf_12m', method: 'eg', reference, samples: 256, seed: 0 });
       expect(Number.isFinite(r.gap)).toBe(true);
       shares.push(Math.abs(r.gap) / Math.abs(r.logit - r.referenceLogit));
+      plain.push(Math.abs(r.plainGap) / Math.abs(r.logit - r.referenceLogit));
     }
     expect(tf.memory().numTensors).toBe(before);
-    console.log(`EG 256 samples, first 16 bundled patients, hf_12m: gap / |f(x) - mean f(x')| = ${shares.map((x) => `${(100 * x).toFixed(1)}%`).join(' ')}`);
-    expect(shares.filter((x) => x <= 0.02).length).toBeGreaterThanOrEqual(7);
-    // the patient farthest from the references' mean, where 2% is the strictest bound (measured 0.43%)
+    const pct = (xs: number[]) => xs.map((x) => `${(100 * x).toFixed(1)}%`).join(' ');
+    console.log(`EG 256 samples, first 16 bundled patients, hf_12m: gap / |f(x) - mean f(x')| = ${pct(shares)}; plain mean of the same samples: ${pct(plain)}`);
+    shares.forEach((x, i) => expect(x, patients[i].id).toBeLessThanOrEqual(0.02));
+    // the patient farthest from the references' mean, where 2% is the strictest bound (measured 0.004%; the plain mean 0.43%)
     const rows = await predict(model, patients.slice(0, 40));
     const refLogits = (await logitsForGrids(model, reference)).hf_12m;
     const meanRef = refLogits.reduce((a, b) => a + b, 0) / refLogits.length;

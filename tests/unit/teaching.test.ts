@@ -88,7 +88,7 @@ function fakeEngine(hold = { on: false }) {
   const cancelled = new Set<string>();
   const calls: string[] = [];
   const result = (done: number, total: number, gap: number): AttributionResult =>
-    ({ method: 'eg', task: 't', patientId: 'p', logit: 2, referenceLogit: 1, referenceSize: 10, samplesDone: done, samplesTotal: total, token: {}, tokenStderr: {}, visit: {}, modality: {}, code: {}, events: [], gap, stderr: 1 / Math.sqrt(done), truncatedVisits: 0, done: done === total, cancelled: false }) as AttributionResult;
+    ({ method: 'eg', task: 't', patientId: 'p', logit: 2, referenceLogit: 1, referenceSize: 10, samplesDone: done, samplesTotal: total, token: {}, tokenStderr: {}, visit: {}, modality: {}, code: {}, events: [], gap, plainGap: 2 * gap, stderr: 1 / Math.sqrt(done), truncatedVisits: 0, done: done === total, cancelled: false }) as AttributionResult;
   const engine: Pick<EngineCalls, 'attribute' | 'cancel' | 'referencePatients' | 'interpolationPath' | 'randomisationCheck'> = {
     async attribute(jobId, _m, job, onProgress) {
       calls.push(`${jobId}:${job.method}:${job.batchSize ?? ''}`);

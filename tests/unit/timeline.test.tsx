@@ -76,6 +76,7 @@ function resultFor(p: Patient): AttributionResult {
     code,
     events,
     gap: 0,
+    plainGap: 0,
     stderr: 0.01,
     truncatedVisits: 0,
     done: false,

@@ -61,6 +61,7 @@ function fakeResult(p: Patient, method: AttributeRequest['method'], done: number
     code: {},
     events,
     gap: method === 'gxi' || method === 'occlusion' ? NaN : 0.001,
+    plainGap: method === 'gxi' || method === 'occlusion' ? NaN : 0.02,
     stderr: 0.01,
     truncatedVisits: 0,
     done: done === total,
@@ -248,7 +249,7 @@ describe('exports', () => {
     const lines = csv.trim().split('\r\n');
     expect(lines[1]).toBe('# model ExBEHRT (exbehrt); task hf_12m; method eg; samples 128/128; seed 7');
     expect(lines[2]).toContain('300 training patients (300 patients)');
-    expect(lines[3]).toContain('completeness gap 0.001');
+    expect(lines[3]).toContain('completeness gap 0.001 (plain mean of the samples 0.02)');
     const header = lines.findIndex((l) => l.startsWith('patient_id,'));
     expect(lines.length - header - 1).toBe(4);
     expect(lines[header + 2]).toBe('p1,0,2019-01-10,1,lab,33762-6,' + csvCell('Natriuretic peptide.B prohormone N-Terminal [Mass/volume] in Serum or Plasma (NT-proBNP)') + ',900,pg/mL,0.2,0.01');
@@ -263,7 +264,7 @@ describe('exports', () => {
 
   it('JSON carries the context and the roll-ups; file names say what they are', () => {
     const j = JSON.parse(attributionsJson(patient, r, ctx));
-    expect(j).toMatchObject({ format: 'exbehrt-attribution', model: { id: 'exbehrt' }, task: 'hf_12m', method: 'eg', samples: 128, seed: 7, gap: 0.001, patient_id: 'p1' });
+    expect(j).toMatchObject({ format: 'exbehrt-attribution', model: { id: 'exbehrt' }, task: 'hf_12m', method: 'eg', samples: 128, seed: 7, gap: 0.001, plain_gap: 0.02, patient_id: 'p1' });
     expect(j.reference).toEqual({ description: '300 training patients', size: 300, filter: {} });
     expect(j.events[0].date).toBe('2019-01-10');
     expect(exportName('p 1', ctx, 'csv')).toBe('exbehrt-p_1-exbehrt-hf_12m-eg-s7.csv');
@@ -286,6 +287,7 @@ describe('panels render (server-side, no DOM)', () => {
     );
     expect(html).toContain('64 / 128 samples (50%)');
     expect(html).toMatch(/data-testid="explain-gap">0.0010/);
+    expect(html).toMatch(/data-testid="explain-plain-gap"[^>]*> plain mean \d+\.\d%/);
     expect(html).toContain('Running std. error');
     expect(html).toMatch(/data-testid="cancel-button"[^>]*>Cancel/);
   });

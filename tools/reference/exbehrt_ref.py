@@ -187,14 +187,37 @@ def expected_gradients(model, x, refs, ref_idx, alphas, task, label=0):
     _, _, logits = encode(model, pk, mask)
     f = logits[task][:, label]
     grads = torch.autograd.grad(f.sum(), [pk[n] for n in names])  # samples are independent: sum is fine
-    phi = {n: ((xp[n] - rp[n]) * g).sum(-1).mean(0) for n, g in zip(names, grads)}  # [L]
+    per_sample = {n: ((xp[n] - rp[n]) * g).sum(-1).detach() for n, g in zip(names, grads)}  # [K, L]
+    phi = {n: per_sample[n].mean(0) for n in names}  # [L]
     with torch.no_grad():
         f_x = encode(model, xp, x['attention_mask'])[2][task][0, label]
         f_refs = encode(model, rp, mask)[2][task][:, label]
     total = sum(p.sum() for p in phi.values())
     gap = total - (f_x - f_refs.mean())
-    return {'phi': {n: phi[n].detach() for n in names}, 'f_x': float(f_x), 'f_refs': f_refs.tolist(),
+    return {'phi': {n: phi[n].detach() for n in names}, 'per_sample': per_sample, 'f_x': float(f_x), 'f_refs': f_refs.tolist(),
             'f_ref_mean': float(f_refs.mean()), 'gap': float(gap)}
+
+
+def control_variate(eg):
+    """The engine's EG estimator (src/attribution/path.ts, cvEstimate), from expected_gradients' per-sample
+    attributions: C_k = sum(phi_k) - (f(x) - f(x'_k)) averages to zero over alpha for every reference, so each
+    token's mean is corrected by its least-squares slope on C: phi_cv = mean(phi) - beta * mean(C),
+    beta = cov(phi, C) / var(C). Returns {'phi': {part: [L]}, 'gap', 'stderr': {part: [L]}} (stderr of the
+    regression residual, n - 2 degrees of freedom)."""
+    per = {n: v.numpy() for n, v in eg['per_sample'].items()}
+    f_refs = np.asarray(eg['f_refs'])
+    c = sum(v.sum(1) for v in per.values()) - (eg['f_x'] - f_refs)  # [K]
+    K = len(c)
+    cc = c - c.mean()
+    phi, se = {}, {}
+    for n, v in per.items():
+        vc = v - v.mean(0)
+        beta = (vc * cc[:, None]).sum(0) / (cc ** 2).sum()
+        phi[n] = v.mean(0) - beta * c.mean()
+        resid = vc - beta * cc[:, None]
+        se[n] = np.sqrt((resid ** 2).sum(0) / (K - 2) / K)
+    total = sum(p.sum() for p in phi.values())
+    return {'phi': phi, 'gap': float(total - (eg['f_x'] - f_refs.mean())), 'stderr': se}
 
 
 def integrated_gradients(model, x, ref, task, steps=16, label=0):

@@ -146,6 +146,8 @@ def rnd(x):
     """tensor / nested list / float -> nested lists of floats rounded to SIG significant digits"""
     if isinstance(x, torch.Tensor):
         x = x.detach().cpu().double().tolist()
+    if isinstance(x, np.ndarray):
+        x = x.astype(np.float64).tolist()
     if isinstance(x, list):
         return [rnd(v) for v in x]
     return float(f'{x:.{SIG}g}')
@@ -250,6 +252,7 @@ def main():
     ref_idx = [int(i) for i in rng.permutation([0, 1, 2, 3] * 2)]
     alphas = [round(float(a), 6) for a in rng.uniform(0, 1, 8)]
     eg = ref.expected_gradients(model, x0, R, ref_idx, alphas, 'hf_12m')
+    eg_cv = ref.control_variate(eg)
     ig = ref.integrated_gradients(model, x0, ref.select(R, 0), 'hf_12m', steps=16)
     ig_alphas = [(i + 0.5) / 16 for i in range(16)]
 
@@ -265,7 +268,10 @@ def main():
                             'grads': {n: rnd(grads[n][0]) for n in names}},
         'eg': {'patient': 0, 'task': 'hf_12m', 'label': 0, 'ref_idx': ref_idx, 'alphas': alphas,
                'phi': {n: rnd(eg['phi'][n]) for n in names},
-               'f_x': rnd(eg['f_x']), 'f_refs': rnd(eg['f_refs']), 'f_ref_mean': rnd(eg['f_ref_mean']), 'gap': rnd(eg['gap'])},
+               'f_x': rnd(eg['f_x']), 'f_refs': rnd(eg['f_refs']), 'f_ref_mean': rnd(eg['f_ref_mean']), 'gap': rnd(eg['gap']),
+               # the engine's estimator: the same samples with the control variate (exbehrt_ref.control_variate)
+               'control_variate': {'phi': {n: rnd(eg_cv['phi'][n]) for n in names}, 'stderr': {n: rnd(eg_cv['stderr'][n]) for n in names},
+                                   'gap': rnd(eg_cv['gap'])}},
         'ig': {'patient': 0, 'task': 'hf_12m', 'label': 0, 'reference': 0, 'steps': 16, 'alphas': ig_alphas,
                'phi': {n: rnd(ig['phi'][n]) for n in names},
                'f_x': rnd(ig['f_x']), 'f_ref': rnd(ig['f_refs'][0]), 'gap': rnd(ig['gap'])},
@@ -284,6 +290,7 @@ def main():
     print('logits', {t: [round(logits[t][b, 0].item(), 4) for b in range(3)] for t in tasks})
     print('|grad| max', max(g.abs().max().item() for g in grads.values()), 'mlm |max|', mlm.abs().max().item())
     print('EG f_x %.5f  mean f_ref %.5f  sum phi %.5f  gap %.5f' % (eg['f_x'], eg['f_ref_mean'], sum(p.sum().item() for p in eg['phi'].values()), eg['gap']))
+    print('EG with the control variate: gap %.5f' % eg_cv['gap'])
     print('IG f_x %.5f  f_ref %.5f  gap %.5f' % (ig['f_x'], ig['f_refs'][0], ig['gap']))
 
 

@@ -161,6 +161,7 @@ export function stressResult(patient: Patient, seed = 2, samplesDone = 128, samp
     code,
     events,
     gap: 0,
+    plainGap: 0,
     stderr: L ? stderrSum / L : 0,
     truncatedVisits: 0,
     done: samplesDone >= samplesTotal,
