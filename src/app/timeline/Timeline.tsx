@@ -188,6 +188,7 @@ export function Timeline({ model, width = 960, height, pinnedId, onPin, onMarkCo
   const targetsForRef = useRef<{ model: TimelineModel | null; geo: Geometry | null; xBase: unknown; made: number }>({ model: null, geo: null, xBase: null, made: 0 });
   /** cancels the pending idle slice of hit targets */
   const idleRef = useRef<(() => void) | null>(null);
+  const overviewIdleRef = useRef<(() => void) | null>(null);
   /** device pixels per SVG unit of the canvases' backing stores (x, y) */
   const canvasScaleRef = useRef<[number, number] | null>(null);
   /** set while a new patient or geometry is committed: paint() then clears the canvas and paints
@@ -528,7 +529,16 @@ export function Timeline({ model, width = 960, height, pinnedId, onPin, onMarkCo
     }
     deferPaintRef.current = false;
 
-    paintOverview();
+    // the overview strip of a new patient waits for an idle moment (a few ms that would otherwise
+    // lengthen the frame that commits the new timeline); a progressive result recolours it at once
+    overviewIdleRef.current?.();
+    overviewIdleRef.current = null;
+    if (structural)
+      overviewIdleRef.current = whenIdle(() => {
+        overviewIdleRef.current = null;
+        paintOverview();
+      });
+    else paintOverview();
 
     // the hit targets follow in idle slices; the render is complete when they are all there
     const made = targetsForRef.current;
@@ -561,6 +571,7 @@ export function Timeline({ model, width = 960, height, pinnedId, onPin, onMarkCo
   useEffect(
     () => () => {
       idleRef.current?.();
+      overviewIdleRef.current?.();
       if (paintFrameRef.current !== null) cancelAnimationFrame(paintFrameRef.current);
     },
     [],
