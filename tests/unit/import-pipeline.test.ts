@@ -10,7 +10,7 @@ import { pseudonym, sha256Hex } from '../../src/data/import/deidentify';
 import { ImportError, type SourceEvent, type SourceRead } from '../../src/data/import/source';
 import { CODE_CATALOGUE } from '../../src/data/codes';
 import { MODALITIES, parsePatient } from '../../src/data/schema';
-import { parseVocab } from '../../src/tokens/vocab';
+import { eventToken, parseVocab } from '../../src/tokens/vocab';
 import { assembleModelFolder } from '../../src/model/folder';
 
 const TODAY = '2025-01-01';
@@ -154,6 +154,25 @@ describe('buildTimelines', () => {
       { modality: 'medication', code: 'C09AA03', count: 1 },
     ]);
     expect(coverage.inVocabFraction).toBe(0.5);
+  });
+
+  it('checks a series\' latest value in the form the tokenizer gives it (vocab.json last_value)', () => {
+    // two systolic readings of 150 in the same bin: the earlier is `<code>|q<k>`, the later `<code>|q<k>|last`
+    const obs = (date: string) => ({ kind: 'observation' as const, system: 'LOINC', code: '8480-6', value: 150, date });
+    const plain = eventToken({ modality: 'vital', code: '8480-6', value: 150 }, vocab.bins);
+    expect(vocab.last_value).toBe(true);
+    expect(vocab.modalities.vital).toContain(plain);
+    expect(vocab.modalities.vital).toContain(`${plain}|last`);
+    const both = buildTimelines(read([obs('2020-01-01'), obs('2021-01-01')]), { today: TODAY, seed: 1, vocab });
+    expect(both.coverage.inVocab).toMatchObject({ vital: 2 });
+    // a vocab that knows the bin but not its latest-value form: the later reading becomes UNK
+    const noLast = { ...vocab, modalities: { ...vocab.modalities, vital: vocab.modalities.vital.filter((t) => t !== `${plain}|last`) } };
+    const one = buildTimelines(read([obs('2020-01-01'), obs('2021-01-01')]), { today: TODAY, seed: 1, vocab: noLast });
+    expect(one.coverage.inVocab).toMatchObject({ vital: 1 });
+    expect(one.coverage.notInVocab).toEqual([{ modality: 'vital', code: '8480-6', count: 1 }]);
+    // and one without last_value checks the plain form for both
+    const off = buildTimelines(read([obs('2020-01-01'), obs('2021-01-01')]), { today: TODAY, seed: 1, vocab: { ...noLast, last_value: false } });
+    expect(off.coverage.inVocab).toMatchObject({ vital: 2 });
   });
 
   it('pseudonyms: salted, stable under a seed, different across seeds, never the source key', () => {

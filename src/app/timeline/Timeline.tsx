@@ -188,6 +188,7 @@ export function Timeline({ model, width = 960, height, pinnedId, onPin, onMarkCo
   const targetsForRef = useRef<{ model: TimelineModel | null; geo: Geometry | null; xBase: unknown; made: number }>({ model: null, geo: null, xBase: null, made: 0 });
   /** cancels the pending idle slice of hit targets */
   const idleRef = useRef<(() => void) | null>(null);
+  /** cancels the pending idle paint of a new patient's overview strip */
   const overviewIdleRef = useRef<(() => void) | null>(null);
   /** device pixels per SVG unit of the canvases' backing stores (x, y) */
   const canvasScaleRef = useRef<[number, number] | null>(null);

@@ -5,7 +5,7 @@
 // birth, an age over 120) is dropped whole and listed in coverage.droppedPatients. Nothing is ever
 // half-imported: a patient is either in the output with every event read for it, or absent and listed.
 import { ageInYears, MODALITIES, parsePatient, TimelineError, type ClinicalEvent, type Modality, type Patient } from '../schema';
-import { eventToken, type Vocab } from '../../tokens/vocab';
+import { eventTokens, type Vocab } from '../../tokens/vocab';
 import { deriveEvents, fallbackModality, mapEvent, SHIPPED_CODE_MAP, unmappedCode, type CodeMap } from './codemap';
 import { addDays, daysBetween, makeSalt, pseudonym, shiftDays } from './deidentify';
 import { ImportError, type ReadOptions, type SourceEvent, type SourcePerson, type SourceRead } from './source';
@@ -240,10 +240,10 @@ export function buildTimelines(read: SourceRead, opts: PipelineOptions = {}): { 
   return { patients, coverage: cov };
 }
 
-function vocabTokenSets(v: Vocab): { sets: Record<string, Set<string>>; bins: Vocab['bins'] } {
+function vocabTokenSets(v: Vocab): { sets: Record<string, Set<string>>; vocab: Pick<Vocab, 'bins' | 'last_value'> } {
   const sets: Record<string, Set<string>> = { diagnosis: new Set(v.diagnosis.slice(5)) };
   for (const [m, l] of Object.entries(v.modalities)) sets[m] = new Set(l.slice(2));
-  return { sets, bins: v.bins };
+  return { sets, vocab: { bins: v.bins, last_value: v.last_value } };
 }
 
 function buildOne(
@@ -267,6 +267,9 @@ function buildOne(
     deathRecords: 0,
     movedBack: false,
   };
+  // mapped events, checked against the vocabulary once the timeline is whole: the token of a lab or
+  // vital value depends on whether it is its series' latest (vocab.json last_value)
+  const mappedEvents: ClinicalEvent[] = [];
   const fail = (msg: string) => {
     throw new TimelineError(`patient ${id}: ${msg}`, '');
   };
@@ -287,16 +290,7 @@ function buildOne(
       if (m.value !== undefined) ev.value = m.value;
       if (m.unit !== undefined) ev.unit = m.unit;
       out.push(ev);
-      if (vocab) {
-        const tok = eventToken(ev, vocab.bins);
-        if (vocab.sets[m.modality]?.has(tok)) b.inVocab[m.modality]++;
-        else {
-          const k = `${m.modality}:${m.code}`;
-          const t = b.notInVocab.get(k);
-          if (t) t.count++;
-          else b.notInVocab.set(k, { modality: m.modality, code: m.code, count: 1 });
-        }
-      }
+      mappedEvents.push(ev);
       for (const d of deriveEvents(map, m, ageInYears(person.birthDate, e.date))) {
         out.push({ modality: d.modality, code: d.code });
         b.derived[d.code] = (b.derived[d.code] ?? 0) + 1;
@@ -337,6 +331,21 @@ function buildOne(
     id: `v${i + 1}`,
     events: v.events.map((e, j) => [e, j] as const).sort((x, y) => rank(x[0].modality) - rank(y[0].modality) || x[1] - y[1]).map(([e]) => e),
   }));
+  if (vocab) {
+    // each mapped event's token as the tokenizer makes it (eventTokens), looked up by identity
+    const tokens = eventTokens(b.patient.visits, vocab.vocab);
+    const tokenOf = new Map<ClinicalEvent, string>();
+    b.patient.visits.forEach((v, vi) => v.events.forEach((e, ei) => tokenOf.set(e, tokens[vi][ei])));
+    for (const e of mappedEvents) {
+      if (vocab.sets[e.modality]?.has(tokenOf.get(e)!)) b.inVocab[e.modality]++;
+      else {
+        const k = `${e.modality}:${e.code}`;
+        const t = b.notInVocab.get(k);
+        if (t) t.count++;
+        else b.notInVocab.set(k, { modality: e.modality, code: e.code, count: 1 });
+      }
+    }
+  }
   b.patient = parsePatient(b.patient, { today });
   return b;
 }
