@@ -87,22 +87,34 @@ export interface TimelineProps {
 }
 
 const DAY = 86_400_000;
-/** invisible hit-target rects (automation hooks) made per idle slice: small enough that the style
- *  work they add to the next frame stays a few ms */
+/** invisible hit-target rects (automation hooks) made per idle slice, at most: small enough that the
+ *  style work they add to the next frame stays a few ms. Within a slice they are made in chunks of
+ *  TARGETS_PER_CHUNK while the idle period lasts (IdleDeadline), so that a slice does not run into
+ *  the next frame. */
 const TARGETS_PER_SLICE = 100;
+const TARGETS_PER_CHUNK = 20;
 /** a new patient's first paint: marks per animation frame (fills and raster of ~1,000 boxes fit a
  *  frame on a slow machine with the JIT still cold; 2,000 did not) */
 const FIRST_PAINT_MARKS = 1000;
 
-/** Run `f` when the main thread is idle (a timeout where requestIdleCallback is missing). */
-const whenIdle = (f: () => void): (() => void) => {
+/** Run `f` when the main thread is idle with at least `needMs` of the idle period left (or after
+ *  500 ms whatever is left; a timeout where requestIdleCallback is missing). Returns a cancel. */
+const whenIdle = (f: (deadline?: IdleDeadline) => void, needMs = 0): (() => void) => {
   if (typeof requestIdleCallback === 'function') {
-    const h = requestIdleCallback(f, { timeout: 500 });
+    let h = 0;
+    const since = performance.now();
+    const run = (d: IdleDeadline) => {
+      if (d.timeRemaining() < needMs && !d.didTimeout && performance.now() - since < 500) h = requestIdleCallback(run, { timeout: 500 });
+      else f(d);
+    };
+    h = requestIdleCallback(run, { timeout: 500 });
     return () => cancelIdleCallback(h);
   }
   const h = setTimeout(f, 16);
   return () => clearTimeout(h);
 };
+/** idle time a chunk of hit targets or the overview's paint is given at least (ms) */
+const IDLE_NEED_MS = 4;
 
 function setAttr(el: Element, name: string, value: string) {
   if (el.getAttribute(name) !== value) el.setAttribute(name, value);
@@ -446,8 +458,9 @@ export function Timeline({ model, width = 960, height, pinnedId, onPin, onMarkCo
   }, [uid]);
 
   /** Make invisible hit targets for the marks (test and automation hooks; pointer events use the
-   *  scene): rebuilt for a new structure, geometry or base scale, TARGETS_PER_SLICE per call. */
-  const makeTargets = useCallback((): boolean => {
+   *  scene): rebuilt for a new structure, geometry or base scale, up to TARGETS_PER_SLICE per call
+   *  (in chunks while `deadline` leaves time). */
+  const makeTargets = useCallback((deadline?: IdleDeadline): boolean => {
     const group = targetsRef.current;
     if (!group) return true;
     const model = modelRef.current;
@@ -461,19 +474,24 @@ export function Timeline({ model, width = 960, height, pinnedId, onPin, onMarkCo
     } else made.model = model;
     const state = targetsForRef.current;
     if (state.made >= model.marks.length) return true;
-    const end = Math.min(model.marks.length, state.made + TARGETS_PER_SLICE);
+    const last = Math.min(model.marks.length, state.made + TARGETS_PER_SLICE);
     const frag = document.createDocumentFragment();
-    for (let i = state.made; i < end; i++) {
-      const m = model.marks[i];
-      const b = markBox(m, g, visitLeft((t) => xb(t), m.time));
-      const r = document.createElementNS('http://www.w3.org/2000/svg', 'rect');
-      r.setAttribute('x', b.x.toFixed(2));
-      r.setAttribute('y', b.y.toFixed(2));
-      r.setAttribute('width', String(b.width));
-      r.setAttribute('height', b.height.toFixed(2));
-      r.setAttribute('data-mark', m.id);
-      frag.appendChild(r);
-    }
+    let end = state.made;
+    do {
+      const stop = deadline ? Math.min(last, end + TARGETS_PER_CHUNK) : last;
+      for (let i = end; i < stop; i++) {
+        const m = model.marks[i];
+        const b = markBox(m, g, visitLeft((t) => xb(t), m.time));
+        const r = document.createElementNS('http://www.w3.org/2000/svg', 'rect');
+        r.setAttribute('x', b.x.toFixed(2));
+        r.setAttribute('y', b.y.toFixed(2));
+        r.setAttribute('width', String(b.width));
+        r.setAttribute('height', b.height.toFixed(2));
+        r.setAttribute('data-mark', m.id);
+        frag.appendChild(r);
+      }
+      end = stop;
+    } while (end < last && deadline && (deadline.didTimeout || deadline.timeRemaining() > IDLE_NEED_MS / 2));
     group.appendChild(frag);
     state.made = end;
     return end >= model.marks.length;
@@ -538,7 +556,7 @@ export function Timeline({ model, width = 960, height, pinnedId, onPin, onMarkCo
       overviewIdleRef.current = whenIdle(() => {
         overviewIdleRef.current = null;
         paintOverview();
-      });
+      }, IDLE_NEED_MS);
     else paintOverview();
 
     // the hit targets follow in idle slices; the render is complete when they are all there
@@ -557,12 +575,12 @@ export function Timeline({ model, width = 960, height, pinnedId, onPin, onMarkCo
       root.setAttribute('data-render-complete', String(complete));
     }
     if (!complete && !idleRef.current) {
-      const slice = () => {
-        const done = makeTargets();
-        idleRef.current = done ? null : whenIdle(slice);
+      const slice = (deadline?: IdleDeadline) => {
+        const done = makeTargets(deadline);
+        idleRef.current = done ? null : whenIdle(slice, IDLE_NEED_MS);
         if (done) rootRef.current?.setAttribute('data-render-complete', 'true');
       };
-      idleRef.current = whenIdle(slice);
+      idleRef.current = whenIdle(slice, IDLE_NEED_MS);
     }
   }, [applyTransform, makeTargets, paint, paintOverview, placeOverlays]);
 
