@@ -71,6 +71,7 @@ import {
   type PlotScene,
   type ScenePart,
 } from './scene';
+import { IDLE_NEED_MS, inChunks, whenIdle } from './idle';
 import './timeline.css';
 
 export interface TimelineProps {
@@ -96,25 +97,6 @@ const TARGETS_PER_CHUNK = 20;
 /** a new patient's first paint: marks per animation frame (fills and raster of ~1,000 boxes fit a
  *  frame on a slow machine with the JIT still cold; 2,000 did not) */
 const FIRST_PAINT_MARKS = 1000;
-
-/** Run `f` when the main thread is idle with at least `needMs` of the idle period left (or after
- *  500 ms whatever is left; a timeout where requestIdleCallback is missing). Returns a cancel. */
-const whenIdle = (f: (deadline?: IdleDeadline) => void, needMs = 0): (() => void) => {
-  if (typeof requestIdleCallback === 'function') {
-    let h = 0;
-    const since = performance.now();
-    const run = (d: IdleDeadline) => {
-      if (d.timeRemaining() < needMs && !d.didTimeout && performance.now() - since < 500) h = requestIdleCallback(run, { timeout: 500 });
-      else f(d);
-    };
-    h = requestIdleCallback(run, { timeout: 500 });
-    return () => cancelIdleCallback(h);
-  }
-  const h = setTimeout(f, 16);
-  return () => clearTimeout(h);
-};
-/** idle time a chunk of hit targets or the overview's paint is given at least (ms) */
-const IDLE_NEED_MS = 4;
 
 function setAttr(el: Element, name: string, value: string) {
   if (el.getAttribute(name) !== value) el.setAttribute(name, value);
@@ -476,22 +458,17 @@ export function Timeline({ model, width = 960, height, pinnedId, onPin, onMarkCo
     if (state.made >= model.marks.length) return true;
     const last = Math.min(model.marks.length, state.made + TARGETS_PER_SLICE);
     const frag = document.createDocumentFragment();
-    let end = state.made;
-    do {
-      const stop = deadline ? Math.min(last, end + TARGETS_PER_CHUNK) : last;
-      for (let i = end; i < stop; i++) {
-        const m = model.marks[i];
-        const b = markBox(m, g, visitLeft((t) => xb(t), m.time));
-        const r = document.createElementNS('http://www.w3.org/2000/svg', 'rect');
-        r.setAttribute('x', b.x.toFixed(2));
-        r.setAttribute('y', b.y.toFixed(2));
-        r.setAttribute('width', String(b.width));
-        r.setAttribute('height', b.height.toFixed(2));
-        r.setAttribute('data-mark', m.id);
-        frag.appendChild(r);
-      }
-      end = stop;
-    } while (end < last && deadline && (deadline.didTimeout || deadline.timeRemaining() > IDLE_NEED_MS / 2));
+    const end = inChunks(state.made, last, TARGETS_PER_CHUNK, deadline, IDLE_NEED_MS / 2, (i) => {
+      const m = model.marks[i];
+      const b = markBox(m, g, visitLeft((t) => xb(t), m.time));
+      const r = document.createElementNS('http://www.w3.org/2000/svg', 'rect');
+      r.setAttribute('x', b.x.toFixed(2));
+      r.setAttribute('y', b.y.toFixed(2));
+      r.setAttribute('width', String(b.width));
+      r.setAttribute('height', b.height.toFixed(2));
+      r.setAttribute('data-mark', m.id);
+      frag.appendChild(r);
+    });
     group.appendChild(frag);
     state.made = end;
     return end >= model.marks.length;

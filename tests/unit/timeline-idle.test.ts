@@ -1,0 +1,63 @@
+// The timeline's idle-time scheduling (src/app/timeline/idle.ts): deferred work waits for an idle
+// period with enough of it left, and hit targets are made in chunks while the period lasts.
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { inChunks, whenIdle } from '../../src/app/timeline/idle';
+
+/** A fake idle scheduler: `idle(ms, timedOut)` runs the pending callbacks with `ms` left. */
+function fakeIdle() {
+  let next = 1;
+  const pending = new Map<number, (d: IdleDeadline) => void>();
+  vi.stubGlobal('requestIdleCallback', (f: (d: IdleDeadline) => void) => (pending.set(next, f), next++));
+  vi.stubGlobal('cancelIdleCallback', (h: number) => pending.delete(h));
+  return {
+    pending: () => pending.size,
+    idle(ms: number, didTimeout = false) {
+      const now = [...pending.values()];
+      pending.clear();
+      for (const f of now) f({ didTimeout, timeRemaining: () => ms });
+    },
+  };
+}
+
+afterEach(() => vi.unstubAllGlobals());
+
+describe('whenIdle', () => {
+  it('waits for an idle period with the time it needs, or for the timeout', () => {
+    const idle = fakeIdle();
+    const ran: number[] = [];
+    whenIdle((d) => ran.push(d!.timeRemaining()), 4);
+    idle.idle(1); // too little left: asks again
+    expect(ran).toEqual([]);
+    expect(idle.pending()).toBe(1);
+    idle.idle(9);
+    expect(ran).toEqual([9]);
+    whenIdle(() => ran.push(-1), 4);
+    idle.idle(0, true); // the browser's timeout: runs whatever is left
+    expect(ran).toEqual([9, -1]);
+  });
+  it('can be cancelled, also after it has asked again', () => {
+    const idle = fakeIdle();
+    const ran: string[] = [];
+    const cancel = whenIdle(() => ran.push('x'), 4);
+    idle.idle(1);
+    cancel();
+    idle.idle(10);
+    expect(ran).toEqual([]);
+    expect(idle.pending()).toBe(0);
+  });
+});
+
+describe('inChunks', () => {
+  const deadline = (left: number[]): IdleDeadline => ({ didTimeout: false, timeRemaining: () => left.shift() ?? 0 });
+  it('makes chunks while the idle period lasts, at least one', () => {
+    const made: number[] = [];
+    // 10, 6, then 1 ms left after each chunk: three chunks of 20, then it stops
+    expect(inChunks(0, 100, 20, deadline([10, 6, 1]), 2, (i) => made.push(i))).toBe(60);
+    expect(made).toEqual(Array.from({ length: 60 }, (_, i) => i));
+    expect(inChunks(60, 100, 20, deadline([0]), 2, () => {})).toBe(80);
+  });
+  it('makes all of them without a deadline or after a timeout', () => {
+    expect(inChunks(5, 100, 20, undefined, 2, () => {})).toBe(100);
+    expect(inChunks(5, 100, 20, { didTimeout: true, timeRemaining: () => 0 }, 2, () => {})).toBe(100);
+  });
+});
