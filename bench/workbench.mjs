@@ -40,7 +40,8 @@ try {
   // 1. the timeline alone with a long patient: first render (frames while marks are drawn) and zoom
   // frames. Warm: the long patient replaces a short one already on screen, as opening a patient in
   // the workbench does; cold: the long timeline is the first thing the fresh page lays out.
-  for (const warm of view('timeline') ? [true, false] : []) {
+  for (const mode of view('timeline') ? ['warm', 'remount', 'cold'] : []) {
+    const warm = mode !== 'cold';
     const page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
     page.setDefaultTimeout(120_000);
     await page.addInitScript((events) => {
@@ -76,7 +77,7 @@ try {
     // ms when every frame is on time, so they cannot show how much of the frame the work took)
     const traceFile = join(mkdtempSync(join(tmpdir(), 'exbehrt-bench-trace-')), 'trace.json');
     await browser.startTracing(page, { path: traceFile, categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'blink.user_timing'] });
-    await page.goto(`${origin}/?bench=timeline&events=${events}${warm ? '' : '&warm=0'}`);
+    await page.goto(`${origin}/?bench=timeline&events=${events}${mode === 'cold' ? '&warm=0' : mode === 'remount' ? '&remount=1' : ''}`);
     await page.waitForFunction(() => globalThis.__done !== undefined);
     await browser.stopTracing();
     const work = frameWork(JSON.parse(readFileSync(traceFile, 'utf8')).traceEvents);
@@ -106,7 +107,7 @@ try {
       }
       return times;
     });
-    out({ measure: warm ? 'timeline (opened after a short one)' : 'timeline (cold: first thing on a fresh page)', events: first.marks, firstRenderMs: first.ms, firstRenderFrames: first.frames.length, firstRenderMaxFrameMs: Math.max(...first.frames), firstRenderMedianFrameMs: quantile(first.frames, 0.5), firstRenderMaxFrameWorkMs: work.maxFrameWorkMs, firstRenderLongestTaskMs: work.longestTaskMs, firstRenderTraceFrames: work.frames, firstRenderFrameWorkMs: work.workMs, longTasksOver50ms: first.longTasks.filter((d) => d > 50).length, zoomFrameMedianMs: quantile(zoom, 0.5), zoomFrameP95Ms: quantile(zoom, 0.95), zoomFrameMaxMs: Math.max(...zoom) });
+    out({ measure: { warm: 'timeline (opened after a short one)', remount: 'timeline (a new timeline after a short one, as side by side)', cold: 'timeline (cold: first thing on a fresh page)' }[mode], events: first.marks, firstRenderMs: first.ms, firstRenderFrames: first.frames.length, firstRenderMaxFrameMs: Math.max(...first.frames), firstRenderMedianFrameMs: quantile(first.frames, 0.5), firstRenderMaxFrameWorkMs: work.maxFrameWorkMs, firstRenderLongestTaskMs: work.longestTaskMs, firstRenderTraceFrames: work.frames, firstRenderFrameWorkMs: work.workMs, longTasksOver50ms: first.longTasks.filter((d) => d > 50).length, zoomFrameMedianMs: quantile(zoom, 0.5), zoomFrameP95Ms: quantile(zoom, 0.95), zoomFrameMaxMs: Math.max(...zoom) });
     await page.close();
   }
 

@@ -17,7 +17,7 @@ const root = createRoot(document.getElementById('root')!);
 
 if (params.get('bench') === 'timeline') {
   const events = Number(params.get('events') ?? 2000);
-  void import('./app/timeline/TimelineBench').then(({ TimelineBench }) => root.render(<TimelineBench events={events} warm={params.get('warm') !== '0'} />));
+  void import('./app/timeline/TimelineBench').then(({ TimelineBench }) => root.render(<TimelineBench events={events} warm={params.get('warm') !== '0'} remount={params.get('remount') === '1'} />));
 } else {
   // ?backend=wasm|cpu|webgpu picks where selection starts (handy for comparing backends). Not imported
   // from backend.ts: that would pull tfjs into the page's bundle; tfjs lives in the worker only.

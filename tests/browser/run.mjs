@@ -139,32 +139,35 @@ const CHECKS = [
     },
   },
   {
-    name: 'timeline: a long patient opened after a short one is painted on the canvas (in parts, from the second frame after the commit), and on the overview strip',
+    name: 'timeline: a long patient opened after a short one, in the same timeline or a new one, is painted on the canvas (in parts, from the second frame after the commit) and on the overview strip',
     only: 'wasm', // the view alone (the benchmark's page), no engine
     async run({ page, origin }) {
-      // the page shows 40 events, then 1,500 in the same timeline: the deferred paint of a new patient,
-      // in two parts
+      // the page shows 40 events, then 1,500 in the same timeline (the deferred paint of a new
+      // patient, in two parts), or in a newly mounted one (`remount=1`, as side by side: the first
+      // size report's paint, also deferred)
       // (in the workbench a switch may also resize the canvas, which paints at once)
-      const bench = await page.context().newPage();
-      try {
-        await bench.goto(origin + '/?bench=timeline&events=1500');
-        await bench.waitForSelector('[data-marks="1500"]');
-        await expectMarksPainted(bench, 1500, 'the 1,500-event stress patient', true);
-        // the overview strip is repainted for the new patient too (when the page is next idle): its
-        // visit bars cover many more pixel columns than the short patient's (measured 12 -> 361)
-        const overview = await bench
-          .waitForFunction(() => {
-            const c = document.querySelector('[data-testid=timeline-overview-canvas]');
-            const d = c?.getContext('2d')?.getImageData(0, 0, c.width, c.height).data;
-            const columns = new Set();
-            for (let i = 0; d && i < d.length; i += 4)
-              if (!(d[i] === 255 && d[i + 1] === 255 && d[i + 2] === 255) && !(d[i] === 246 && d[i + 1] === 247 && d[i + 2] === 249)) columns.add((i / 4) % c.width);
-            return columns.size >= 200 && columns.size;
-          }, null, { timeout: 10_000 })
-          .catch(() => null);
-        if (!overview) throw new Error('the overview strip does not show the 1,500-event patient\'s visits');
-      } finally {
-        await bench.close();
+      for (const query of ['', '&remount=1']) {
+        const bench = await page.context().newPage();
+        try {
+          await bench.goto(origin + '/?bench=timeline&events=1500' + query);
+          await bench.waitForSelector('[data-marks="1500"]');
+          await expectMarksPainted(bench, 1500, `the 1,500-event stress patient${query}`, true);
+          // the overview strip is repainted for the new patient too (when the page is next idle): its
+          // visit bars cover many more pixel columns than the short patient's (measured 12 -> 361)
+          const overview = await bench
+            .waitForFunction(() => {
+              const c = document.querySelector('[data-testid=timeline-overview-canvas]');
+              const d = c?.getContext('2d')?.getImageData(0, 0, c.width, c.height).data;
+              const columns = new Set();
+              for (let i = 0; d && i < d.length; i += 4)
+                if (!(d[i] === 255 && d[i + 1] === 255 && d[i + 2] === 255) && !(d[i] === 246 && d[i + 1] === 247 && d[i + 2] === 249)) columns.add((i / 4) % c.width);
+              return columns.size >= 200 && columns.size;
+            }, null, { timeout: 10_000 })
+            .catch(() => null);
+          if (!overview) throw new Error(`the overview strip does not show the 1,500-event patient's visits${query}`);
+        } finally {
+          await bench.close();
+        }
       }
     },
   },

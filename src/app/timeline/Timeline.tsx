@@ -184,6 +184,8 @@ export function Timeline({ model, width = 960, height, pinnedId, onPin, onMarkCo
   const idleRef = useRef<(() => void) | null>(null);
   /** cancels the pending idle paint of a new patient's overview strip */
   const overviewIdleRef = useRef<(() => void) | null>(null);
+  /** the canvases that have had their first size report (and paint) */
+  const sizedRef = useRef(new WeakSet<HTMLCanvasElement>());
   /** device pixels per SVG unit of the canvases' backing stores (x, y) */
   const canvasScaleRef = useRef<[number, number] | null>(null);
   /** set while a new patient or geometry is committed: paint() then clears the canvas and paints
@@ -214,7 +216,8 @@ export function Timeline({ model, width = 960, height, pinnedId, onPin, onMarkCo
   }, []);
 
   /** Paint the plot area (stripes, bars, marks) on the canvas for the latest model and zoom. With
-   *  `deferPaintRef` set (a new patient or geometry is being committed), the canvas is cleared now
+   *  `deferPaintRef` set (a new patient or geometry is being committed, or a new timeline's canvas
+   *  has its first size), the canvas is cleared now
    *  and painted from the second animation frame on instead: the browser's layout of the new SVG
    *  takes one frame, the first paint of thousands of marks (JIT still cold) and its raster the
    *  next ones, so that no frame runs long. */
@@ -262,12 +265,21 @@ export function Timeline({ model, width = 960, height, pinnedId, onPin, onMarkCo
     drawPlotScene(ctx, plotScene(modelRef.current, g, transformRef.current.rescaleX(xBaseRef.current)), scale[0], scale[1]);
   }, []);
 
-  /** Paint the overview strip (its ground and one bar per visit): on data updates only. */
-  const paintOverview = useCallback(() => {
-    const ctx = overviewCanvasRef.current?.getContext('2d', { alpha: false });
-    const scale = overviewScaleRef.current;
-    if (!ctx || !scale) return;
-    drawOverviewScene(ctx, overviewScene(modelRef.current, geoRef.current, xBaseRef.current), scale[0], scale[1]);
+  /** Paint the overview strip (its ground and one bar per visit): on data updates only. `later`:
+   *  when the page is next idle (a new patient or a new timeline: a few ms that would otherwise
+   *  lengthen the frame that lays it out); a progressive result recolours it at once. */
+  const paintOverview = useCallback((later = false) => {
+    overviewIdleRef.current?.();
+    overviewIdleRef.current = null;
+    const now = () => {
+      overviewIdleRef.current = null;
+      const ctx = overviewCanvasRef.current?.getContext('2d', { alpha: false });
+      const scale = overviewScaleRef.current;
+      if (!ctx || !scale) return;
+      drawOverviewScene(ctx, overviewScene(modelRef.current, geoRef.current, xBaseRef.current), scale[0], scale[1]);
+    };
+    if (later) overviewIdleRef.current = whenIdle(now, IDLE_NEED_MS);
+    else now();
   }, []);
 
   /** Move the focus target and the pin ring onto their marks at the current zoom. */
@@ -354,8 +366,16 @@ export function Timeline({ model, width = 960, height, pinnedId, onPin, onMarkCo
         canvas.width = w;
         canvas.height = h;
         scaleRef.current = [w / clip.width, h / clip.height];
-        if (isPlot) paint();
-        else paintOverview();
+        // a new timeline's first size report comes in the frame of its first layout: its first
+        // paint goes in parts from the next frames, as a new patient's does; later resizes repaint
+        // at once
+        const first = !sizedRef.current.has(canvas);
+        sizedRef.current.add(canvas);
+        if (isPlot) {
+          deferPaintRef.current = first;
+          paint();
+          deferPaintRef.current = false;
+        } else paintOverview(first);
       }
     });
     for (const c of [plot, overview]) {
@@ -525,16 +545,7 @@ export function Timeline({ model, width = 960, height, pinnedId, onPin, onMarkCo
     }
     deferPaintRef.current = false;
 
-    // the overview strip of a new patient waits for an idle moment (a few ms that would otherwise
-    // lengthen the frame that commits the new timeline); a progressive result recolours it at once
-    overviewIdleRef.current?.();
-    overviewIdleRef.current = null;
-    if (structural)
-      overviewIdleRef.current = whenIdle(() => {
-        overviewIdleRef.current = null;
-        paintOverview();
-      }, IDLE_NEED_MS);
-    else paintOverview();
+    paintOverview(structural);
 
     // the hit targets follow in idle slices; the render is complete when they are all there
     const made = targetsForRef.current;

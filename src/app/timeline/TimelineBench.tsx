@@ -5,7 +5,8 @@
 // page first shows a short patient's timeline (the document's first style and layout, font
 // lookups and JIT warm-up happen then), and the long patient's fixture is made before it is
 // shown (a frame before): the measured frames are the long timeline's own. `&warm=0` mounts the
-// long timeline into a fresh page instead (the cold case).
+// long timeline into a fresh page instead (the cold case); `&remount=1` shows the short one first
+// but mounts a new timeline for the long one (as the side-by-side view does: JIT warm, DOM new).
 import { useEffect, useState } from 'react';
 import { buildTimeline, type TimelineModel } from './model';
 import { stressPatient } from './stress';
@@ -17,7 +18,7 @@ const fixture = (events: number) => {
 };
 const afterNextFrame = (f: () => void) => requestAnimationFrame(() => setTimeout(f, 0));
 
-export function TimelineBench({ events, warm }: { events: number; warm: boolean }) {
+export function TimelineBench({ events, warm, remount = false }: { events: number; warm: boolean; remount?: boolean }) {
   const [model, setModel] = useState<TimelineModel | null>(null);
   useEffect(() => {
     let stop = false;
@@ -39,7 +40,7 @@ export function TimelineBench({ events, warm }: { events: number; warm: boolean 
   return (
     <main>
       <h1>Timeline benchmark: {model ? `${model.marks.length} events` : 'preparing'}</h1>
-      <div data-testid="timeline">{model && <Timeline model={model} width={1280} />}</div>
+      <div data-testid="timeline">{model && <Timeline key={remount ? model.marks.length : 0} model={model} width={1280} />}</div>
     </main>
   );
 }
