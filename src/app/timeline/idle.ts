@@ -4,15 +4,16 @@
 /** idle time a chunk of hit targets or the overview's paint is given at least (ms) */
 export const IDLE_NEED_MS = 4;
 
-/** Run `f` when the main thread is idle with at least `needMs` of the idle period left (or, once
- *  500 ms have passed, in the next idle period whatever is left; a timeout where
+/** Run `f` when the main thread is idle with at least `needMs` of the idle period left, or at the
+ *  latest 500 ms after the call whatever is left (the browser's timeout; a plain timeout where
  *  requestIdleCallback is missing). Returns a cancel. */
 export function whenIdle(f: (deadline?: IdleDeadline) => void, needMs = 0): () => void {
   if (typeof requestIdleCallback === 'function') {
     let h = 0;
-    const since = performance.now();
+    const until = performance.now() + 500;
+    // asking again keeps the first call's deadline, so the 500 ms bound holds across retries
     const run = (d: IdleDeadline) => {
-      if (d.timeRemaining() < needMs && !d.didTimeout && performance.now() - since < 500) h = requestIdleCallback(run, { timeout: 500 });
+      if (d.timeRemaining() < needMs && !d.didTimeout) h = requestIdleCallback(run, { timeout: Math.max(1, until - performance.now()) });
       else f(d);
     };
     h = requestIdleCallback(run, { timeout: 500 });
