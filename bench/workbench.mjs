@@ -41,7 +41,6 @@ try {
   // frames. Warm: the long patient replaces a short one already on screen, as opening a patient in
   // the workbench does; cold: the long timeline is the first thing the fresh page lays out.
   for (const mode of view('timeline') ? ['warm', 'remount', 'cold'] : []) {
-    const warm = mode !== 'cold';
     const page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
     page.setDefaultTimeout(120_000);
     await page.addInitScript((events) => {
