@@ -9,14 +9,13 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { attribute } from '../src/attribution';
-import { egDraws } from '../src/attribution/expected-gradients';
 import { parseReferenceSet, referenceGrids } from '../src/attribution/reference';
 import { useBackend } from '../src/cli/node-tf';
 import { parsePatientsText } from '../src/data/schema';
 import { loadModelFromDir } from '../src/model/folder-node';
 import { disposeModel, instantiate } from '../src/model/runtime';
-import { stackGrids, tokenize } from '../src/tokens/layout';
-import { patientOfLength } from './patient256';
+import { tokenize } from '../src/tokens/layout';
+import { patientOfLength, torchBenchInputs } from './patient256';
 
 const MODEL = process.env.BENCH_MODEL ?? 'public/models/exbehrt';
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 128);
@@ -49,10 +48,7 @@ for (const backend of (process.env.BENCH_BACKENDS ?? 'wasm,cpu').split(',').filt
 
 // PyTorch reference on the same machine, same grid, references and alphas
 const dir = mkdtempSync(join(tmpdir(), 'exbehrt-bench-'));
-const draws = egDraws(SAMPLES, reference.length, 0);
-const L = grid.realLength;
-const asJson = (b: ReturnType<typeof stackGrids>) => ({ ...b, diagnosis: [...b.diagnosis], age: [...b.age], segment: [...b.segment], position: [...b.position], attentionMask: [...b.attentionMask], modalities: Object.fromEntries(Object.entries(b.modalities).map(([k, v]) => [k, [...v]])), static: b.static ? [...b.static] : null });
-writeFileSync(join(dir, 'inputs.json'), JSON.stringify({ patients: asJson(stackGrids([grid], folder.config, L)), references: asJson(stackGrids(reference, folder.config, L)), ref_idx: draws.map((d) => d.ref), alphas: draws.map((d) => d.alpha), task: TASK }));
+writeFileSync(join(dir, 'inputs.json'), torchBenchInputs(grid, reference, folder.config, SAMPLES, TASK));
 try {
   const out = execFileSync('/usr/bin/python3', ['tools/reference/bench_eg.py', MODEL, join(dir, 'inputs.json')], { encoding: 'utf8' });
   const py = JSON.parse(out.trim().split('\n').pop()!);

@@ -9,7 +9,7 @@ import { embeddingParts, encode, partNames } from '../model/exbehrt';
 import type { LoadedModel } from '../model/runtime';
 import { stackGrids, tokenize, type TokenGrid } from '../tokens/layout';
 import { inTaskPopulation, populationSentence } from '../model/population';
-import { AttributionError, defaultBatchSize } from './path';
+import { activeGpuLimits, AttributionError, batchPlan } from './path';
 
 export interface InterpolationPath {
   alphas: number[];
@@ -42,7 +42,7 @@ export async function interpolationPath(model: LoadedModel, patient: Patient, ta
   const integrand: number[] = [];
   try {
     // in batches of alphas, as the attribution does, so a long patient fits in memory
-    const B = defaultBatchSize(L);
+    const B = batchPlan(L, c, activeGpuLimits()).size;
     for (let s = 0; s < alphas.length; s += B) {
       const chunk = alphas.slice(s, s + B);
       const k = chunk.length;

@@ -36,9 +36,72 @@ export class OutsidePopulationError extends AttributionError {
   }
 }
 
-/** Samples per forward+backward: about 4,096 tokens a batch, 1..64 samples. */
+/** Samples per forward+backward on the CPU backends (wasm, cpu): about 4,096 tokens a batch,
+ *  1..64 samples (a batch of 16 at 256 tokens is ~2 s of wasm work, so progress shows often). */
 export function defaultBatchSize(length: number): number {
   return Math.max(1, Math.min(64, Math.floor(4096 / Math.max(1, length))));
+}
+
+/** The working set a GPU batch may use, or the device's largest buffer (maxBufferSize) where that is
+ *  smaller (tfjs keeps every intermediate of the forward and backward passes until the read-back). */
+export const GPU_WORKING_SET_BYTES = 8 * 2 ** 30;
+/** Samples per GPU batch at most (progress still shows every so often on short patients). */
+export const GPU_MAX_BATCH = 1024;
+
+/** Bytes one EG sample keeps alive during its forward+backward pass: a per-token part (the
+ *  activations of every layer and the embedding parts) and a per-token-pair part (attention scores
+ *  and their gradients). Coefficients fitted to tfjs's peak bytes (tf.profile) for the shipped model
+ *  (H 64, I 256, 2 layers, 4 heads) at 33, 65, 131 and 254 tokens: 4.5, 9.2, 20.8 and 49 MiB a
+ *  sample, within 2% of this estimate. */
+export function sampleWorkingSetBytes(length: number, c: Pick<ModelConfig, 'hidden_size' | 'intermediate_size' | 'num_hidden_layers' | 'num_attention_heads'>): number {
+  const perToken = 4 * 32 * c.num_hidden_layers * (4 * c.hidden_size + c.intermediate_size);
+  const perPair = 4 * 8.5 * c.num_hidden_layers * c.num_attention_heads;
+  return length * perToken + length * length * perPair;
+}
+
+/** What the active WebGPU device allows, in bytes, or null on the CPU backends. */
+export interface GpuLimits {
+  /** maxStorageBufferBindingSize: one shader's largest buffer (the attention scores must fit) */
+  binding: number;
+  /** maxBufferSize */
+  buffer: number;
+}
+
+export interface BatchPlan {
+  /** samples per forward+backward */
+  size: number;
+  /** samples in the first batch (smaller on the CPU backends, so a first estimate shows sooner) */
+  first: number;
+}
+
+/** How a path attribution's samples are cut into batches.
+ *  On the CPU backends the cost of a batch is its arithmetic, so batches stay small and the first is
+ *  a quarter size. On a GPU it is mostly a fixed cost per batch (encoding and submitting ~1,000
+ *  kernels): on an H100, 128 samples at 254 tokens took 2.5-2.7 s in batches of 16, 0.8 s in two
+ *  of 64 and 0.55 s in one of 128, and a first batch of 32 reported no sooner (0.49 s) than one of
+ *  128 (BENCHMARKS.md). So a GPU batch is as large as memory allows (the working set within
+ *  GPU_WORKING_SET_BYTES and the device's largest buffer, the attention scores within one binding),
+ *  and the first is full size. WebGPU does not say how much memory a device has; a device whose
+ *  largest buffer is small gets small batches. */
+export function batchPlan(length: number, c: ModelConfig, gpu: GpuLimits | null): BatchPlan {
+  const L = Math.max(1, length);
+  if (gpu === null) {
+    const size = defaultBatchSize(L);
+    return { size, first: Math.max(1, Math.ceil(size / 4)) };
+  }
+  const scoresPerSample = 4 * c.num_attention_heads * L * L;
+  const byMemory = Math.floor(Math.min(GPU_WORKING_SET_BYTES, gpu.buffer) / sampleWorkingSetBytes(L, c));
+  const byBinding = Math.floor(gpu.binding / scoresPerSample);
+  const size = Math.max(1, Math.min(GPU_MAX_BATCH, byMemory, byBinding));
+  return { size, first: size };
+}
+
+/** The active WebGPU device's limits, or null when the active backend is not WebGPU. */
+export function activeGpuLimits(): GpuLimits | null {
+  if (tf.engine().backendName !== 'webgpu') return null;
+  const limits = (tf.backend() as unknown as { device?: { limits?: { maxStorageBufferBindingSize?: number; maxBufferSize?: number } } }).device?.limits;
+  // WebGPU's defaults where the device does not say
+  return { binding: limits?.maxStorageBufferBindingSize ?? 2 ** 27, buffer: limits?.maxBufferSize ?? 2 ** 28 };
 }
 
 /** Per-row embeddings of a laid-on modality [B, rows, L, H]; PAD ids contribute zero. */
@@ -75,9 +138,9 @@ export async function pathAttribution(opts: {
   const parts = partNames(c);
   const x = stackGrids([grid], c, L);
   const refs = opts.references === 'zero' ? null : opts.references;
-  const B = opts.batchSize ?? defaultBatchSize(L);
-  // by default the first batch is a quarter size, so that a first estimate shows up sooner
-  const firstB = opts.batchSize ?? Math.max(1, Math.ceil(B / 4));
+  const plan = batchPlan(L, c, activeGpuLimits());
+  const B = opts.batchSize ?? plan.size;
+  const firstB = opts.batchSize ?? plan.first;
 
   // running sums (float64) per part per token, and per modality row
   const sum: Record<string, Float64Array> = {};

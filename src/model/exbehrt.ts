@@ -3,6 +3,7 @@
 // Split in two on purpose: embeddingParts() gives the per-modality embeddings that expected
 // gradients attributes to; encode() runs LayerNorm, the encoder and the heads from their sum.
 import * as tf from '@tensorflow/tfjs';
+import './gradients'; // Sum and Mean gradients without CPU-built ones tensors (see there)
 import type { ModelConfig } from './config';
 import type { TokenBatch } from '../tokens/layout';
 

@@ -4,7 +4,8 @@ import { attribute } from '../../src/attribution';
 import { buildReferenceSet, referenceGrids } from '../../src/attribution/reference';
 import { egDraws } from '../../src/attribution/expected-gradients';
 import { withoutEvent } from '../../src/attribution/occlusion';
-import { CV_MIN_SAMPLES, cvEstimate, pathAttribution } from '../../src/attribution/path';
+import { activeGpuLimits, batchPlan, CV_MIN_SAMPLES, cvEstimate, defaultBatchSize, GPU_MAX_BATCH, GPU_WORKING_SET_BYTES, pathAttribution, sampleWorkingSetBytes } from '../../src/attribution/path';
+import type { ModelConfig } from '../../src/model/config';
 import { disposeModel, predict, type LoadedModel } from '../../src/model/runtime';
 import { tokenize } from '../../src/tokens/layout';
 import { tinyModel, tinyPatients } from './helpers/tiny-model';
@@ -76,6 +77,39 @@ describe('expected gradients', () => {
     await expect(attribute(model, { patient, task: 'hf', method: 'eg', reference, samples: 0 })).rejects.toThrow(/samples must be a positive integer/);
     await expect(attribute(model, { patient, task: 'hf', method: 'eg', reference, samples: 1e7 })).rejects.toThrow(/more than the limit/);
     await expect(attribute(model, { patient, task: 'hf', method: 'eg', reference: [] })).rejects.toThrow(/reference set is empty/);
+  });
+});
+
+describe('batch plan', () => {
+  // the shipped model's shape
+  const shipped = { hidden_size: 64, intermediate_size: 256, num_hidden_layers: 2, num_attention_heads: 4 } as ModelConfig;
+  const GiB = 2 ** 30;
+  it('on the CPU backends: ~4,096 tokens a batch and a quarter-size first batch', () => {
+    expect(activeGpuLimits()).toBeNull(); // these tests run on cpu
+    expect(batchPlan(256, shipped, null)).toEqual({ size: 16, first: 4 });
+    expect(batchPlan(30, shipped, null)).toEqual({ size: defaultBatchSize(30), first: Math.ceil(defaultBatchSize(30) / 4) });
+    expect(batchPlan(5000, shipped, null)).toEqual({ size: 1, first: 1 });
+  });
+  it('the working-set estimate is the measured peak (49 MiB a sample at 254 tokens, 4.5 at 33)', () => {
+    expect(sampleWorkingSetBytes(254, shipped) / 2 ** 20).toBeCloseTo(49, -1);
+    expect(sampleWorkingSetBytes(33, shipped) / 2 ** 20).toBeCloseTo(4.5, 0);
+  });
+  it('on a GPU: as large as memory allows, the first batch full size', () => {
+    // a large GPU: 128 samples at 254 tokens (6.1 GiB) in one batch
+    const big = batchPlan(254, shipped, { binding: 2 * GiB, buffer: 2 ** 40 });
+    expect(big.size).toBe(Math.floor(GPU_WORKING_SET_BYTES / sampleWorkingSetBytes(254, shipped)));
+    expect(big.size).toBeGreaterThanOrEqual(128);
+    expect(big.first).toBe(big.size);
+    // a device whose largest buffer is 1 GiB: the working set stays within it
+    const small = batchPlan(254, shipped, { binding: GiB, buffer: GiB });
+    expect(small.size * sampleWorkingSetBytes(254, shipped)).toBeLessThanOrEqual(GiB);
+    expect(small.size).toBe(21);
+    // the attention scores [samples, heads, L, L] must fit one binding: 32 MiB holds 32 samples' at 256 tokens
+    expect(batchPlan(256, shipped, { binding: 32 * 2 ** 20, buffer: 2 ** 40 }).size).toBe(32);
+    // short patients: capped, so progress still shows
+    expect(batchPlan(4, shipped, { binding: 2 * GiB, buffer: 2 ** 40 }).size).toBe(GPU_MAX_BATCH);
+    // never zero
+    expect(batchPlan(256, { ...shipped, num_attention_heads: 64 }, { binding: 2 ** 20, buffer: 2 ** 20 })).toEqual({ size: 1, first: 1 });
   });
 });
 

@@ -3,8 +3,10 @@
 usage: /usr/bin/python3 tools/reference/bench_eg.py <model folder> <inputs.json>
 inputs.json: {"patients": TokenBatch (1 patient), "references": TokenBatch, "ref_idx": [...],
 "alphas": [...], "task": "..."}; samples run in batches of 4096 // L like the tfjs engine.
-Prints one JSON line: {"torch", "threads", "seconds", "gap"} (float32, CPU)."""
+Prints one JSON line: {"torch", "threads", "device", "seconds", "gap"} (float32, CPU; with
+BENCH_TORCH_DEVICE=cuda on the GPU, for the GPU machine's comparison row)."""
 import json
+import os
 import sys
 import time
 
@@ -16,6 +18,9 @@ from exbehrt_ref import Model, batch_from_json, expected_gradients  # noqa: E402
 
 def main():
     folder, path = sys.argv[1], sys.argv[2]
+    device = os.environ.get('BENCH_TORCH_DEVICE', 'cpu')
+    if device != 'cpu':
+        torch.set_default_device(device)  # (torch >= 2.0) the reference builds its tensors with torch.as_tensor
     with open(path) as f:
         j = json.load(f)
     model = Model.load(folder, dtype=torch.float32)
@@ -38,7 +43,7 @@ def main():
         f_x = r['f_x']
     seconds = time.perf_counter() - t0
     gap = total / len(alphas) - (f_x - sum(f_refs) / len(f_refs))
-    print(json.dumps({'torch': torch.__version__, 'threads': torch.get_num_threads(), 'seconds': seconds, 'gap': gap}))
+    print(json.dumps({'torch': torch.__version__, 'threads': torch.get_num_threads(), 'device': device, 'seconds': seconds, 'gap': gap}))
 
 
 if __name__ == '__main__':
