@@ -1,6 +1,6 @@
-// EG on WebGPU through Dawn in Node, for a machine with a GPU (BENCHMARKS.md says how it was run):
-// bundle with esbuild, set WEBGPU_MODULE to the `webgpu` npm package's index.js and run from the
-// repository root (the shipped model and the sample cohort are read from public/).
+// EG on WebGPU through Dawn in Node, for a machine with a GPU: bench/gpu-prepare.sh bundles it
+// (with the `webgpu` npm package, whose index.js WEBGPU_MODULE names), bench/gpu-run.sh runs it
+// there from the repository root (the shipped model and the sample cohort are read from public/).
 // Prints one JSON line per measurement:
 // - `eg`: the engine's EG (128 samples, 256-token patient, hf_12m, seed 0) as the engine batches it
 //   and with fixed batch sizes, with tfjs-webgpu's submit batching changed, and with tfjs's own
