@@ -77,7 +77,7 @@ export interface BatchPlan {
 /** How a path attribution's samples are cut into batches.
  *  On the CPU backends the cost of a batch is its arithmetic, so batches stay small and the first is
  *  a quarter size. On a GPU it is mostly a fixed cost per batch (encoding and submitting ~1,000
- *  kernels): on an H100, 128 samples at 254 tokens took 2.5-2.7 s in batches of 16, 0.8 s in two
+ *  kernels): on an H100, 128 samples at 254 tokens took 2.5-2.8 s in batches of 16, 0.8 s in two
  *  of 64 and 0.55 s in one of 128, and a first batch of 32 reported no sooner (0.49 s) than one of
  *  128 (BENCHMARKS.md). So a GPU batch is as large as memory allows (the working set within
  *  GPU_WORKING_SET_BYTES and the device's largest buffer, the attention scores within one binding),

@@ -1,10 +1,10 @@
 // Gradients of Sum and Mean that broadcast dy instead of multiplying it by ones(x.shape).
 // tfjs's own (4.22) build that ones tensor on the CPU for every call, and on WebGPU each one is then
 // uploaded to the GPU: LayerNorm's moments make two per LayerNorm, so an EG batch of 128 samples
-// at 256 tokens filled and uploaded ten 8 MB arrays of ones in its backward pass (a CPU profile on
-// an H100 showed the fills and uploads at ~15% of EG's time; BENCHMARKS.md). broadcastTo is one
-// kernel on every backend (Tile) and gives the same numbers: dy * 1 = dy, and dy / n is the same
-// division whether it happens before or after the broadcast.
+// at 256 tokens would fill and upload ten 8 MB arrays of ones in its backward pass (a CPU profile
+// on an H100, batches of 16, put the fills and uploads at 12-15% of EG's time; BENCHMARKS.md).
+// broadcastTo is one kernel on every backend (Tile) and gives the same numbers: dy * 1 = dy, and
+// dy / n is the same division whether it happens before or after the broadcast.
 // Registered once, on import of the model code, so the CLI, the tests, training and the worker all
 // run the same gradients.
 import * as tf from '@tensorflow/tfjs';
