@@ -10,7 +10,8 @@
 //   dispatches), the wait for the read-back, the number of kernels, and (where the adapter has
 //   timestamp queries) the GPU's kernel time;
 // - `agree`: the largest difference between configurations' token attributions (same draws).
-// GPU_BENCH_ONLY=name,name runs a subset (`anatomy` for the batch anatomy).
+// GPU_BENCH_ONLY=name,name runs a subset (`anatomy` for the batch anatomy); DAWN_FLAGS passes
+// space-separated flags to Dawn's create() (e.g. enable-dawn-features=allow_unsafe_apis).
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Tensor, Tensor2D, Tensor3D } from '@tensorflow/tfjs'; // types only: tfjs loads after navigator.gpu is set
 const { create, globals } = await import(process.env.WEBGPU_MODULE!);
@@ -51,12 +52,12 @@ out({ tokens: L, references: reference.length, gpuLimits: activeGpuLimits(), pla
 // the PyTorch reference's input for the same EG (BENCH_TORCH_INPUTS=path: run bench_eg.py on it after)
 if (process.env.BENCH_TORCH_INPUTS) writeFileSync(process.env.BENCH_TORCH_INPUTS, torchBenchInputs(grid, reference, folder.config, 128, TASK));
 
-const only = process.env.GPU_BENCH_ONLY ?? '';
+const only = (process.env.GPU_BENCH_ONLY ?? '').split(',').filter(Boolean);
+const selected = (name: string) => !only.length || only.includes(name);
 const results = new Map<string, Record<string, number[]>>();
 /** tfjs 4.22's own Sum and Mean gradients (dy times a ones tensor built on the CPU), for comparison
- * s with src/model/gradients.ts; on = false puts ours back. */
+ *  with src/model/gradients.ts; on = false puts ours back. */
 function tfjsReductionGradients(on: boolean) {
-  const axesOf = (x: Tensor, axis: number | number[] | null | undefined) => (axis == null ? x.shape.map((_, i) => i) : (Array.isArray(axis) ? axis : [axis]).map((a) => (a < 0 ? a + x.rank : a)));
   for (const kernelName of ['Sum', 'Mean']) {
     const ours = (saved[kernelName] ??= tf.getGradient(kernelName)!);
     if (!on) {
@@ -67,7 +68,7 @@ function tfjsReductionGradients(on: boolean) {
       kernelName,
       inputsToSave: ['x'],
       gradFunc: (dy, [x], attrs) => {
-        const axes = axesOf(x, (attrs as { axis?: number | number[] }).axis);
+        const axes = tf.util.parseAxisParam((attrs as { axis?: number | number[] }).axis ?? x.shape.map((_, i) => i), x.shape);
         const shape = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
         const n = axes.reduce((p, a) => p * x.shape[a], 1);
         const g = tf.mul(tf.reshape(dy as Tensor, shape), tf.ones(x.shape, 'float32'));
@@ -155,8 +156,8 @@ const configs: Array<[string, number | undefined, number, boolean]> = [
 ];
 // warm-up: the first kernels compile
 await attribute(model, { patient, task: TASK, method: 'eg', reference, samples: 8, seed: 1 });
-if (!only || only.includes('anatomy')) for (const k of [16, 128]) await anatomy(k, 15);
-for (const [name, b, s, g] of configs) if (!only || only.split(',').includes(name)) await eg(name, b, s, g);
+if (selected('anatomy')) for (const k of [16, 128]) await anatomy(k, 15);
+for (const [name, b, s, g] of configs) if (selected(name)) await eg(name, b, s, g);
 const base = results.get('engine');
 if (base)
   for (const [name, r] of results) {

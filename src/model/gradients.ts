@@ -9,16 +9,10 @@
 // run the same gradients.
 import * as tf from '@tensorflow/tfjs';
 
+/** dy's shape with the reduced axes kept as 1, and how many elements each output reduced. */
 function expandedShape(shape: number[], axis: number | number[] | undefined): { expanded: number[]; reduceSize: number } {
-  const rank = shape.length;
-  const axes = axis === undefined || axis === null ? shape.map((_, i) => i) : (Array.isArray(axis) ? axis : [axis]).map((a) => (a < 0 ? a + rank : a));
-  const expanded = shape.slice();
-  let reduceSize = 1;
-  for (const a of axes) {
-    reduceSize *= shape[a];
-    expanded[a] = 1;
-  }
-  return { expanded, reduceSize };
+  const axes = tf.util.parseAxisParam(axis ?? shape.map((_, i) => i), shape); // no axis: all
+  return { expanded: shape.map((d, i) => (axes.includes(i) ? 1 : d)), reduceSize: axes.reduce((n, a) => n * shape[a], 1) };
 }
 
 type Attrs = { axis?: number | number[] };

@@ -10,7 +10,7 @@ beforeAll(async () => {
 
 /** tfjs 4.22's own gradient of sum / mean: reshape dy, multiply by ones(x.shape), divide by n for the mean. */
 function tfjsFormula(x: tf.Tensor, dy: tf.Tensor, axis: number | number[] | null, mean: boolean): tf.Tensor {
-  const axes = axis === null ? x.shape.map((_, i) => i) : (Array.isArray(axis) ? axis : [axis]).map((a) => (a < 0 ? a + x.rank : a));
+  const axes = tf.util.parseAxisParam(axis ?? x.shape.map((_, i) => i), x.shape);
   const shape = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
   const n = axes.reduce((p, a) => p * x.shape[a], 1);
   const g = tf.mul(tf.reshape(dy, shape), tf.ones(x.shape));
