@@ -47,6 +47,65 @@ function patchWebgpuAddN(): void {
 }
 patchWebgpuAddN();
 
+/** tfjs-backend-wasm 4.22 multiplies through XNNPACK only a single matrix product with neither
+ *  operand transposed; a batched one (the attention's [batch, heads, L, L] products, forward and
+ *  backward) goes through a plain loop about 8x slower per FLOP, which made these products more than
+ *  half of EG's time on wasm. Re-register BatchMatMul to run a batched product as one untransposed
+ *  2-D product per batch item: operands transposed first by the wasm Transpose kernel, each item
+ *  copied into its own 2-D tensors (the copies are memcpy; a fresh right-hand tensor per item,
+ *  because XNNPACK caches its packed operand by tensor id), its product copied into the output.
+ *  Same products and sums per output element, in XNNPACK's order: tests/unit/wasm-matmul.test.ts
+ *  compares with the cpu backend. Broadcast batch dims and other dtypes keep the built-in kernel. */
+function patchWasmBatchMatMul(): void {
+  const kernel = tf.getKernel('BatchMatMul', 'wasm');
+  const transpose = tf.getKernel('Transpose', 'wasm');
+  if (!kernel || !transpose) return;
+  const original = kernel.kernelFunc;
+  type Info = tf.TensorInfo;
+  type WasmLike = { makeOutput(shape: number[], dtype: tf.DataType): Info; typedArrayFromHeap(t: Info): Float32Array; disposeData(dataId: object): boolean };
+  const call = (f: tf.KernelFunc, inputs: Record<string, Info>, backend: unknown, attrs: object) =>
+    f({ inputs: inputs as tf.NamedTensorInfoMap, backend: backend as tf.KernelBackend, attrs: attrs as tf.NamedAttrMap }) as Info;
+  tf.unregisterKernel('BatchMatMul', 'wasm');
+  tf.registerKernel({
+    ...kernel, // and its setupFunc, which binds the wasm function that `original` calls
+    kernelFunc: (args) => {
+      const { a, b } = args.inputs as { a: Info; b: Info };
+      const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
+      const backend = args.backend as unknown as WasmLike;
+      const outer = a.shape.slice(0, -2);
+      const batch = tf.util.sizeFromShape(outer);
+      const plain = batch <= 1 || a.dtype !== 'float32' || b.dtype !== 'float32' || !tf.util.arraysEqual(outer, b.shape.slice(0, -2)) || a.shape.includes(0) || b.shape.includes(0);
+      if (plain) return original(args);
+      // untransposed operands: [..., m, k] and [..., k, n]
+      const swapLast = (x: Info) => {
+        const perm = x.shape.map((_, i) => i);
+        [perm[perm.length - 2], perm[perm.length - 1]] = [perm[perm.length - 1], perm[perm.length - 2]];
+        return call(transpose.kernelFunc, { x }, backend, { perm });
+      };
+      const a3 = transposeA ? swapLast(a) : a;
+      const b3 = transposeB ? swapLast(b) : b;
+      const [m, k] = a3.shape.slice(-2);
+      const n = b3.shape[b3.shape.length - 1];
+      const out = backend.makeOutput([...outer, m, n], 'float32');
+      // views are taken afresh after every allocation: a growing wasm memory detaches the old ones
+      const view = (t: Info) => backend.typedArrayFromHeap(t);
+      for (let i = 0; i < batch; i++) {
+        const ai = backend.makeOutput([m, k], 'float32');
+        const bi = backend.makeOutput([k, n], 'float32');
+        view(ai).set(view(a3).subarray(i * m * k, (i + 1) * m * k));
+        view(bi).set(view(b3).subarray(i * k * n, (i + 1) * k * n));
+        const ci = call(original, { a: ai, b: bi }, backend, { transposeA: false, transposeB: false });
+        view(out).set(view(ci), i * m * n);
+        for (const t of [ai, bi, ci]) backend.disposeData(t.dataId);
+      }
+      if (a3 !== a) backend.disposeData(a3.dataId);
+      if (b3 !== b) backend.disposeData(b3.dataId);
+      return out;
+    },
+  });
+}
+patchWasmBatchMatMul();
+
 /** Fastest first. A later backend is the fallback of every earlier one. */
 export const BACKEND_ORDER: readonly BackendName[] = ['webgpu', 'wasm', 'cpu'];
 

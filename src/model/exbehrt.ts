@@ -3,7 +3,7 @@
 // Split in two on purpose: embeddingParts() gives the per-modality embeddings that expected
 // gradients attributes to; encode() runs LayerNorm, the encoder and the heads from their sum.
 import * as tf from '@tensorflow/tfjs';
-import './gradients'; // Sum and Mean gradients without CPU-built ones tensors (see there)
+import './gradients'; // Sum, Mean and 2-D matMul gradients (see there)
 import type { ModelConfig } from './config';
 import type { TokenBatch } from '../tokens/layout';
 
@@ -93,25 +93,12 @@ function layerNorm(x: tf.Tensor, w: Weights, prefix: string, eps: number): tf.Te
   return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, eps))), W(w, prefix + '.weight')), W(w, prefix + '.bias'));
 }
 
-/** 2-D a @ b with a gradient made of plain (untransposed) matMuls on explicitly transposed inputs:
- *  tfjs-wasm runs untransposed 2-D matMuls through XNNPACK (~10 GFLOP/s here) and transposed ones
- *  through a slow loop (~1 GFLOP/s), and the built-in gradient uses the transposed form. */
-const matMul2d = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
-  save([a, b]);
-  return {
-    value: tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D),
-    gradFunc: (dy: tf.Tensor, [sa, sb]: tf.Tensor[]) => [
-      tf.matMul(dy as tf.Tensor2D, tf.transpose(sb) as tf.Tensor2D),
-      tf.matMul(tf.transpose(sa) as tf.Tensor2D, dy as tf.Tensor2D),
-    ],
-  };
-}) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor2D;
-
 /** y = x W^T + b over the last axis, W in PyTorch's [out, in] layout */
 function linear(x: tf.Tensor, w: Weights, prefix: string): tf.Tensor {
   const weight = W(w, prefix + '.weight');
   const inDim = x.shape[x.shape.length - 1]!;
-  const y = matMul2d(x.reshape([-1, inDim]), tf.transpose(weight));
+  // (2-D and untransposed: its gradient is the XNNPACK-friendly one of gradients.ts)
+  const y = tf.matMul(x.reshape([-1, inDim]) as tf.Tensor2D, tf.transpose(weight) as tf.Tensor2D);
   return tf.add(y, W(w, prefix + '.bias')).reshape([...x.shape.slice(0, -1), weight.shape[0]!]);
 }
 
@@ -160,7 +147,7 @@ export function mlmLogits(w: Weights, c: ModelConfig, sequence: tf.Tensor3D): tf
   return tf.tidy(() => {
     const t = layerNorm(gelu(linear(sequence, w, 'cls.predictions.transform.dense')), w, 'cls.predictions.transform.LayerNorm', c.layer_norm_eps);
     const [B, L, H] = sequence.shape;
-    const logits = tf.add(matMul2d(t.reshape([B * L, H]), tf.transpose(W(w, 'bert.embeddings.word_embeddings.weight'))), W(w, 'cls.predictions.bias'));
+    const logits = tf.add(tf.matMul(t.reshape([B * L, H]) as tf.Tensor2D, tf.transpose(W(w, 'bert.embeddings.word_embeddings.weight')) as tf.Tensor2D), W(w, 'cls.predictions.bias'));
     return logits.reshape([B, L, c.vocab_size]) as tf.Tensor3D;
   });
 }

@@ -1,5 +1,7 @@
 // src/model/gradients.ts replaces tfjs's Sum and Mean gradients (dy times a CPU-built ones tensor)
 // by broadcasts: the numbers must be exactly the ones tfjs's formula gives, for every axis form.
+// It also replaces BatchMatMul's: a 2-D untransposed matMul's gradient uses explicit transposes
+// (XNNPACK on wasm), and no gradient is computed for an input nobody differentiates.
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import '../../src/model/gradients';
@@ -50,5 +52,48 @@ describe('Sum and Mean gradients', () => {
     expect(names).toContain('Tile');
     expect(names).not.toContain('Multiply');
     tf.dispose(x);
+  });
+});
+
+describe('BatchMatMul gradient', () => {
+  /** tfjs 4.22's own formulas (tfjs-core/src/gradients/BatchMatMul_grad.ts), written out */
+  function tfjsFormula(a: tf.Tensor, b: tf.Tensor, dy: tf.Tensor, tA: boolean, tB: boolean): [tf.Tensor, tf.Tensor] {
+    if (!tA && !tB) return [tf.matMul(dy, b, false, true), tf.matMul(a, dy, true, false)];
+    if (!tA) return [tf.matMul(dy, b, false, false), tf.matMul(dy, a, true, false)];
+    if (!tB) return [tf.matMul(b, dy, false, true), tf.matMul(a, dy, false, false)];
+    return [tf.matMul(b, dy, true, true), tf.matMul(dy, a, true, true)];
+  }
+  for (const batch of [[], [2, 3]])
+    for (const [tA, tB] of [[false, false], [false, true], [true, false], [true, true]])
+      it(`${batch.length ? 'batched' : '2-D'}, transposeA ${tA}, transposeB ${tB}: tfjs's gradient within float rounding`, () => {
+        const before = tf.memory().numTensors;
+        tf.tidy(() => {
+          const [m, k, n] = [5, 7, 4];
+          const a = tf.randomNormal([...batch, ...(tA ? [k, m] : [m, k])], 0, 1, 'float32', 4);
+          const b = tf.randomNormal([...batch, ...(tB ? [n, k] : [k, n])], 0, 1, 'float32', 5);
+          const dy = tf.randomNormal([...batch, m, n], 0, 1, 'float32', 6);
+          const [ga, gb] = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(dy, tf.matMul(x, y, tA, tB))))([a, b]);
+          const [wa, wb] = tfjsFormula(a, b, dy, tA, tB);
+          // the 2-D untransposed case multiplies explicit transposes: the same products, summed in
+          // an order that may differ in the last bit
+          for (const [got, want] of [[ga, wa], [gb, wb]]) {
+            expect(got.shape).toEqual(want.shape);
+            expect(tf.max(tf.abs(tf.sub(got, want))).dataSync()[0]).toBeLessThan(1e-5);
+          }
+        });
+        expect(tf.memory().numTensors).toBe(before);
+      });
+
+  it("computes only the gradients asked for: a linear's weight gradient is skipped when only its input is differentiated", async () => {
+    const x = tf.randomNormal([6, 8], 0, 1, 'float32', 7);
+    const w = tf.randomNormal([8, 3], 0, 1, 'float32', 8);
+    const before = tf.memory().numTensors;
+    const info = await tf.profile(() => tf.grad((t: tf.Tensor) => tf.sum(tf.matMul(t as tf.Tensor2D, w as tf.Tensor2D)))(x));
+    // the forward's matMul and dx = dy @ transpose(w); dw = transpose(x) @ dy would be a third
+    expect(info.kernels.filter((k) => k.name === 'BatchMatMul')).toHaveLength(2);
+    expect(info.kernels.filter((k) => k.name === 'Transpose')).toHaveLength(1);
+    tf.dispose(info.result as tf.Tensor);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([x, w]);
   });
 });
