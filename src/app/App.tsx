@@ -4,7 +4,6 @@
 // worker; this file only arranges views.
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import type { ReferenceFilter } from '../attribution/reference';
-import { useStore } from 'zustand';
 import type { Method } from '../attribution/types';
 import {
   currentRevision,
@@ -43,9 +42,10 @@ import type { TeachingStore } from '../state/teaching';
 import type { FeedbackStore } from '../feedback/store';
 import { FeedbackPanel } from './FeedbackPanel';
 import { describeFilter } from './ReferencePicker';
+import { useStoreState } from './use-store-state';
 
 export function App({ store, teaching, feedback, canKeep = false }: { store: WorkbenchStore; teaching?: TeachingStore; feedback?: FeedbackStore; canKeep?: boolean }) {
-  const s = useStore(store);
+  const s = useStoreState(store);
   const info = selectedModelInfo(s);
   const patient = selectedPatient(s);
   const rows = selectedPrediction(s);

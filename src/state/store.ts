@@ -27,6 +27,23 @@ export interface ModelEntry {
 /** Where the shipped assets are, relative to the app's base URL. */
 export const ASSETS = { modelIndex: 'models/index.json', cohort: 'cohort/patients.jsonl' } as const;
 
+/** Set while the store applies a worker's progress report (a progressive attribution, import or
+ *  cohort progress) or an explanation's end. Views render such updates in a transition (src/app/use-store-state.ts): React
+ *  then renders in slices that yield to input, so a report never blocks the page for a whole render
+ *  of the workbench; everything else (the user's own actions) renders at once. */
+let backgroundDepth = 0;
+export const isBackgroundUpdate = (): boolean => backgroundDepth > 0;
+function inBackground<A extends unknown[]>(f: (...args: A) => void): (...args: A) => void {
+  return (...args) => {
+    backgroundDepth++;
+    try {
+      f(...args);
+    } finally {
+      backgroundDepth--;
+    }
+  };
+}
+
 export interface WorkbenchDeps {
   engine: Pick<EngineCalls, 'init' | 'loadModel' | 'predict'> &
     Partial<Pick<EngineCalls, 'attribute' | 'cancel' | 'referenceRisks' | 'importContext' | 'loadModelFiles' | 'unloadModel' | 'tokenInfo' | 'cohort' | 'skippedBackends' | 'cohortAttribution'>>;
@@ -386,16 +403,23 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
           jobId,
           modelId,
           { patient, task, method, samples: settings.samples, seed: settings.seed, reference: settings.reference },
-          (partial) => patchExplanation(key, { result: partial }),
+          inBackground((partial: AttributionResult) => patchExplanation(key, { result: partial })),
         );
-        patchExplanation(key, {
+        const end: Partial<Explanation> = {
           status: out.result.cancelled ? 'cancelled' : 'done',
           result: out.result,
           backend: out.backend,
           referenceSize: out.result.referenceSize,
           fellBack: out.fellBack,
           finishedAt: Date.now(),
-        });
+        };
+        // the job's end in one update, rendered like its progress: the result, and the engine free
+        inBackground(() =>
+          store.setState((st) => ({
+            ...(st.explanations[key] ? { explanations: { ...st.explanations, [key]: { ...st.explanations[key], ...end } } } : {}),
+            ...(st.runningKey === key ? { runningKey: null } : {}),
+          })),
+        )();
         if (out.fellBack) store.setState({ backend: out.backend, notice: `The engine moved to ${out.backend}: ${out.fellBack}. The explanation was recomputed there.` });
       } catch (e) {
         if (e instanceof Error && e.name === 'EngineStoppedError') {
@@ -408,7 +432,7 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
         }
       } finally {
         if (running?.jobId === jobId) running = null;
-        store.setState((st) => (st.runningKey === key ? { runningKey: null } : {}));
+        if (store.getState().runningKey === key) store.setState({ runningKey: null }); // (an update, even an empty one, re-renders)
       }
       return store.getState().explanations[key] ?? null;
     })();
@@ -650,7 +674,7 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
         const out = await importer.importFiles(
           jobId,
           { files, format: opts.format, shiftDates: opts.shiftDates, vocab: ctx?.vocab, codeMap: ctx?.codeMap ?? undefined },
-          (phase, done, total) => patch({ phase, done, total }),
+          inBackground((phase: string, done: number, total: number) => patch({ phase, done, total })),
         );
         if (!out.patients.length) {
           patch({ status: 'done', format: out.format, coverage: out.coverage, patientIds: [] });
@@ -801,7 +825,7 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
       set({ cohortState: { jobId, modelId, status: 'running', stage: 'representations', done: 0, total: patients.length, job }, cohortAttributions: {} });
       const patch = (p: Partial<CohortState>) => set((s) => (s.cohortState?.jobId === jobId ? { cohortState: { ...s.cohortState, ...p } } : {}));
       try {
-        const outcome = await deps.engine.cohort(jobId, modelId, { ...job, patients }, (stage, done, total) => patch({ stage, done, total }));
+        const outcome = await deps.engine.cohort(jobId, modelId, { ...job, patients }, inBackground((stage: string, done: number, total: number) => patch({ stage, done, total })));
         patch({ status: 'done', outcome });
       } catch (e) {
         const cancelled = /AbortError|cancel/i.test(`${(e as Error)?.name} ${message(e)}`);
@@ -840,7 +864,7 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
         set((s) => (s.cohortAttributions[cluster]?.jobId === jobId ? { cohortAttributions: { ...s.cohortAttributions, [cluster]: { ...s.cohortAttributions[cluster], ...p } } } : {}));
       const promise = (async () => {
         try {
-          const outcome = await deps.engine.cohortAttribution!(jobId, modelId, { patients, task, samples, seed, reference }, (done, total) => patch({ done, total }));
+          const outcome = await deps.engine.cohortAttribution!(jobId, modelId, { patients, task, samples, seed, reference }, inBackground((done: number, total: number) => patch({ done, total })));
           patch({ status: outcome.cancelled ? 'cancelled' : 'done', outcome, done: outcome.patients.length });
         } catch (e) {
           if (e instanceof Error && e.name === 'EngineStoppedError') {

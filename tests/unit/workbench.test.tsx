@@ -15,6 +15,7 @@ import {
   createWorkbenchStore,
   DEFAULT_SETTINGS,
   explanationFor,
+  isBackgroundUpdate,
   originalPrediction,
   percentileOf,
   selectedExplanation,
@@ -134,6 +135,28 @@ describe('explanations in the store', () => {
     // the same request again is served from the store, not recomputed
     const again = await store.getState().explain();
     expect(again).toBe(store.getState().explanations[Object.keys(store.getState().explanations)[0]]);
+  });
+
+  it('marks the progress reports and the end as background updates (the view renders them in a transition), and nothing else', async () => {
+    const { store } = await started();
+    const updates: Array<{ background: boolean; samples: number | null; status: string | null }> = [];
+    const unsub = store.subscribe((s) => {
+      const e = selectedExplanation(s);
+      updates.push({ background: isBackgroundUpdate(), samples: e?.result?.samplesDone ?? null, status: e?.status ?? null });
+    });
+    await store.getState().explain();
+    unsub();
+    expect(isBackgroundUpdate()).toBe(false);
+    // the job starts (urgent: the user pressed Explain), then three progress reports and the end,
+    // which also frees the engine, in one update each (background)
+    expect(updates.map((u) => [u.background, u.status, u.samples])).toEqual([
+      [false, 'running', null],
+      [true, 'running', 32],
+      [true, 'running', 64],
+      [true, 'running', 96],
+      [true, 'done', 128],
+    ]);
+    expect(store.getState().runningKey).toBeNull();
   });
 
   it('cancel stops the running job and keeps the partial estimate, marked cancelled', async () => {
