@@ -25,7 +25,7 @@
 //   const ms = performance.now() - t0;
 // where plot is root.querySelector('[data-testid=timeline-plot]'); first render likewise from
 // mounting until the first rAF + setTimeout after data-render-complete is "true".
-import { axisBottom, brushX, scaleUtc, select, zoom, zoomIdentity, type BrushBehavior, type D3BrushEvent, type D3ZoomEvent, type ZoomBehavior, type ZoomTransform } from 'd3';
+import { axisBottom, brushX, scaleUtc, select, zoom, zoomIdentity, zoomTransform, type BrushBehavior, type D3BrushEvent, type D3ZoomEvent, type ZoomBehavior, type ZoomTransform } from 'd3';
 import {
   useCallback,
   useEffect,
@@ -430,8 +430,11 @@ export function Timeline({ model, width = 960, height, pinnedId, onPin, onMarkCo
     brushBehaviourRef.current = b;
     const brushSel = select(brushG).call(b);
     brushSel.select('.selection').attr('fill', FOCUS).attr('fill-opacity', 0.18).attr('stroke', FOCUS).attr('stroke-width', 1.5);
-    // a new geometry keeps the current zoom (the transform is stored on the plot node)
-    plotSel.call(z.transform, transformRef.current);
+    // a new geometry keeps the current zoom (the transform is stored on the plot node). Unzoomed,
+    // nothing needs constraining and the draw effect lays out the new geometry anyway: no zoom
+    // event then (on a new timeline it drew the axis twice in the frame of its first commit)
+    const isIdentity = (t: ZoomTransform) => t.k === 1 && t.x === 0 && t.y === 0;
+    if (!isIdentity(transformRef.current) || !isIdentity(zoomTransform(plot))) plotSel.call(z.transform, transformRef.current);
     return () => {
       plotSel.on('.zoom', null);
       brushSel.on('.brush', null);

@@ -309,11 +309,17 @@ export const NO_ATTRIBUTION_COLOUR = '#8c959f';
  *  stepsPerSide > 0 quantises to that many classes on each side of a neutral centre class. */
 export function attributionColour(domainMax: number, stepsPerSide = 0): (value: number | null) => string {
   const max = Number.isFinite(domainMax) && domainMax > 0 ? domainMax : 0;
+  // in steps there are only 2 * stepsPerSide + 1 colours: each is interpolated and formatted once
+  // (per mark, that was most of a 2,000-event timeline's first scene)
+  const stepColours = new Map<number, string>();
   return (value) => {
     if (value === null || !Number.isFinite(value)) return NO_ATTRIBUTION_COLOUR;
-    let s = max > 0 ? Math.max(-1, Math.min(1, value / max)) : 0;
-    if (stepsPerSide > 0) s = Math.round(s * stepsPerSide) / stepsPerSide;
-    return interpolateRdBu(0.5 - s / 2);
+    const s = max > 0 ? Math.max(-1, Math.min(1, value / max)) : 0;
+    if (stepsPerSide <= 0) return interpolateRdBu(0.5 - s / 2);
+    const step = Math.round(s * stepsPerSide);
+    let colour = stepColours.get(step);
+    if (colour === undefined) stepColours.set(step, (colour = interpolateRdBu(0.5 - step / stepsPerSide / 2)));
+    return colour;
   };
 }
 
