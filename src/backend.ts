@@ -55,7 +55,8 @@ patchWebgpuAddN();
  *  copied into its own 2-D tensors (the copies are memcpy; a fresh right-hand tensor per item,
  *  because XNNPACK caches its packed operand by tensor id), its product copied into the output.
  *  Same products and sums per output element, in XNNPACK's order: tests/unit/wasm-matmul.test.ts
- *  compares with the cpu backend. Broadcast batch dims and other dtypes keep the built-in kernel. */
+ *  compares with exact products (float64) and checks for leaks. Broadcast batch dims and other
+ *  dtypes keep the built-in kernel. */
 function patchWasmBatchMatMul(): void {
   const kernel = tf.getKernel('BatchMatMul', 'wasm');
   const transpose = tf.getKernel('Transpose', 'wasm');

@@ -28,9 +28,10 @@ export interface ModelEntry {
 export const ASSETS = { modelIndex: 'models/index.json', cohort: 'cohort/patients.jsonl' } as const;
 
 /** Set while the store applies a worker's progress report (a progressive attribution, import or
- *  cohort progress) or an explanation's end. Views render such updates in a transition (src/app/use-store-state.ts): React
- *  then renders in slices that yield to input, so a report never blocks the page for a whole render
- *  of the workbench; everything else (the user's own actions) renders at once. */
+ *  cohort progress) or an explanation's end. Views render such updates in a transition
+ *  (src/app/use-store-state.ts): React then renders in slices that yield to input, so a report
+ *  never blocks the page for a whole render of the workbench; everything else (the user's own
+ *  actions) renders at once. */
 let backgroundDepth = 0;
 export const isBackgroundUpdate = (): boolean => backgroundDepth > 0;
 function inBackground<A extends unknown[]>(f: (...args: A) => void): (...args: A) => void {
