@@ -8,6 +8,7 @@ import { checkImportSizes, importFiles, type ImportFormat } from '../src/data/im
 import type { CoverageReport } from '../src/data/import/pipeline';
 import { ImportError, type SourceFile } from '../src/data/import/source';
 import type { Patient } from '../src/data/schema';
+import { EVENTS_PER_MESSAGE, inParts } from '../src/data/parts';
 import type { Vocab } from '../src/tokens/vocab';
 
 export interface ImportJob {
@@ -32,7 +33,12 @@ const isBinary = (name: string) => /\.parquet$/i.test(name);
 const api = {
   /** Cancel is the page terminating this worker (see createImporter): a parser in synchronous work
    *  could not notice anything gentler. */
-  async importFiles(job: ImportJob, onProgress?: (phase: string, done: number, total: number) => void): Promise<ImportOutcome> {
+  async importFiles(
+    job: ImportJob,
+    onProgress?: (phase: string, done: number, total: number) => void,
+    /** when given, the timelines come through it in parts (each awaited) and not in the outcome */
+    onPatients?: (part: Patient[]) => void | Promise<void>,
+  ): Promise<ImportOutcome> {
     // refuse oversized files before reading a byte (a string over ~512 MiB fails inside V8 anyway)
     checkImportSizes(job.files.map(({ file, path }) => ({ name: path || file.name, size: file.size })));
     // progress comes in two phases: reading the files, then parsing them
@@ -49,7 +55,7 @@ const api = {
       readBytes += file.size;
       onProgress?.('reading', readBytes, totalBytes);
     }
-    return await importFiles(files, {
+    const out = await importFiles(files, {
       format: job.format,
       shiftDates: job.shiftDates,
       seed: job.seed,
@@ -58,6 +64,9 @@ const api = {
       codeMap: job.codeMap ? mergeCodeMaps(SHIPPED_CODE_MAP, job.codeMap) : undefined,
       onProgress: (done, total) => onProgress?.('parsing', done, total),
     });
+    if (!onPatients) return out;
+    for (const part of inParts(out.patients, EVENTS_PER_MESSAGE)) await onPatients(part); // each read by the page in a task of its own
+    return { ...out, patients: [] };
   },
 };
 

@@ -2,6 +2,7 @@
 // the store, which holds one Engine.
 import { proxy, wrap, type Remote } from 'comlink';
 import { ImportError } from '../data/import/source';
+import type { Patient } from '../data/schema';
 import type { EngineApi } from '../../workers/engine.worker';
 import type { ImportApi, ImportJob, ImportOutcome } from '../../workers/import.worker';
 export type { ImportJob, ImportOutcome };
@@ -115,9 +116,11 @@ export function createImporter(): ImporterCalls {
     importFiles: (jobId, job, onProgress) =>
       new Promise<ImportOutcome>((resolve, reject) => {
         pending.set(jobId, reject);
+        // the timelines arrive in parts, each read in a task of its own (src/data/parts.ts)
+        const parts: Patient[][] = [];
         get()
-          .importFiles(job, onProgress ? proxy(onProgress) : undefined)
-          .then(resolve, reject)
+          .importFiles(job, onProgress ? proxy(onProgress) : undefined, proxy((part: Patient[]) => void parts.push(part)))
+          .then((out) => resolve({ ...out, patients: parts.flat() }), reject)
           .finally(() => pending.delete(jobId));
       }),
     async cancel(jobId) {

@@ -6,6 +6,7 @@ import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { ReferenceFilter } from '../attribution/reference';
 import type { AttributionResult, Method } from '../attribution/types';
 import { parsePatientsText, type ClinicalEvent, type Patient } from '../data/schema';
+import { EVENTS_PER_MESSAGE, inParts } from '../data/parts';
 import type { AttributeOutcome, BackendName, CohortAttributionOutcome, CohortJob, CohortOutcome, EngineCalls, ImporterCalls, ImportJob, LoadedModelInfo, PredictionRow, ReferenceRisks } from './engine-client';
 import type { CoverageReport } from '../data/import/pipeline';
 import type { ImportFormat } from '../data/import';
@@ -692,16 +693,20 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
         }));
         patch({ status: 'done', format: out.format, coverage: out.coverage, patientIds: [...ids] });
         await get().selectPatient(out.patients[0].id);
-        // the risk column for the new patients
+        // the risk column for the new patients, sent to the engine in parts (src/data/parts.ts)
         const mid = get().modelId;
         if (mid && get().cohortRisks[mid]) {
           try {
-            const rows = await deps.engine.predict(mid, out.patients);
-            set((s) => {
-              const byPatient = { ...s.cohortRisks[mid] };
-              for (const r of rows) if (r.probability !== null) byPatient[r.patient_id] = { ...byPatient[r.patient_id], [r.task]: r.probability };
-              return { cohortRisks: { ...s.cohortRisks, [mid]: byPatient } };
-            });
+            for (const part of inParts(out.patients, EVENTS_PER_MESSAGE)) {
+              const rows = await deps.engine.predict(mid, part);
+              inBackground(() =>
+                set((s) => {
+                  const byPatient = { ...s.cohortRisks[mid] };
+                  for (const r of rows) if (r.probability !== null) byPatient[r.patient_id] = { ...byPatient[r.patient_id], [r.task]: r.probability };
+                  return { cohortRisks: { ...s.cohortRisks, [mid]: byPatient } };
+                }),
+              )();
+            }
           } catch (e) {
             set({ error: `Predicting the imported patients failed: ${message(e)}` });
           }

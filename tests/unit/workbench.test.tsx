@@ -244,6 +244,22 @@ describe('percentiles and warm-up', () => {
     expect(ordinalPercent(1)).toBe('all');
   });
 
+  it('imported patients are predicted for the risk column in parts of about 20,000 events', async () => {
+    const f = fake();
+    const big = (id: string): Patient => ({ ...patient, id, visits: [{ date: '2019-01-10', events: Array.from({ length: 8_000 }, () => ({ modality: 'diagnosis' as const, code: 'I10' })) }] });
+    const imported = ['a', 'b', 'c'].map(big);
+    const store = createWorkbenchStore({
+      ...f.deps,
+      importer: { importFiles: async () => ({ format: 'fhir', patients: imported, coverage: {} as never }), cancel: async () => true },
+    });
+    await store.getState().start();
+    await store.getState().warmUp();
+    await store.getState().importData([{ file: new File(['{}'], 'a.json'), path: 'a.json' }]);
+    // 8,000 + 8,000 fit in one message, the third patient goes in the next
+    expect(f.calls.filter((c) => c.startsWith('predict a:8000,') || c.startsWith('predict c:8000'))).toEqual(['predict a:8000,b:8000', 'predict c:8000']);
+    expect(Object.keys(store.getState().cohortRisks.exbehrt).sort()).toEqual(['a', 'b', 'c', 'p1', 'p2']);
+  });
+
   it('warm-up predicts the cohort and the reference population once', async () => {
     const { store, calls } = await started();
     await store.getState().warmUp();
