@@ -2,7 +2,7 @@
 // first render and zoom frames, main-thread long tasks during a 128-sample EG run from the page's
 // Explain button (timeline refining live), and the JS bundle size. Needs `vite build` first.
 // usage: node bench/workbench.mjs <patient.json>  -> one JSON line per measurement
-// BENCH_VIEW=timeline,import,explain (default all) picks the parts
+// BENCH_VIEW=timeline,import,explain (default all) picks the parts; BENCH_TIMELINE_MODES=warm,remount,cold (default all) the timeline's cases
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -40,7 +40,7 @@ try {
   // 1. the timeline alone with a long patient: first render (frames while marks are drawn) and zoom
   // frames. Warm: the long patient replaces a short one already on screen, as opening a patient in
   // the workbench does; cold: the long timeline is the first thing the fresh page lays out.
-  for (const mode of view('timeline') ? ['warm', 'remount', 'cold'] : []) {
+  for (const mode of view('timeline') ? (process.env.BENCH_TIMELINE_MODES ?? 'warm,remount,cold').split(',') : []) {
     const page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
     page.setDefaultTimeout(120_000);
     await page.addInitScript((events) => {
