@@ -16,7 +16,7 @@
 // for the embeddings' gradient, and a linear's weight gradient (transpose(a) @ dy, as many FLOPs
 // as the layer's forward) is then never computed. (This replaces a customGrad, whose gradient
 // function computed both every time.) Other matMuls (the attention's batched ones) keep tfjs's
-// formulas.
+// own gradient, which is lazy already.
 //
 // Registered once, on import of the model code, so the CLI, the tests, training and the worker all
 // run the same gradients.
@@ -51,19 +51,15 @@ tf.registerGradient({
   },
 });
 
+const tfjsMatMulGradient = tf.getGradient(tf.BatchMatMul);
 tf.registerGradient({
   kernelName: tf.BatchMatMul,
   inputsToSave: ['a', 'b'],
   gradFunc: (dy, saved, attrs) => {
     const [a, b] = saved;
-    const d = dy as tf.Tensor;
     const { transposeA, transposeB } = attrs as unknown as MatMulAttrs;
-    if (!transposeA && !transposeB && a.rank === 2 && b.rank === 2)
-      return { a: () => tf.matMul(d as tf.Tensor2D, tf.transpose(b) as tf.Tensor2D), b: () => tf.matMul(tf.transpose(a) as tf.Tensor2D, d as tf.Tensor2D) };
-    // tfjs's own (tfjs-core/src/gradients/BatchMatMul_grad.ts)
-    if (!transposeA && !transposeB) return { a: () => tf.matMul(d, b, false, true), b: () => tf.matMul(a, d, true, false) };
-    if (!transposeA) return { a: () => tf.matMul(d, b, false, false), b: () => tf.matMul(d, a, true, false) };
-    if (!transposeB) return { a: () => tf.matMul(b, d, false, true), b: () => tf.matMul(a, d, false, false) };
-    return { a: () => tf.matMul(b, d, true, true), b: () => tf.matMul(d, a, true, true) };
+    if (transposeA || transposeB || a.rank !== 2 || b.rank !== 2) return tfjsMatMulGradient.gradFunc(dy, saved, attrs);
+    const d = dy as tf.Tensor2D;
+    return { a: () => tf.matMul(d, tf.transpose(b) as tf.Tensor2D), b: () => tf.matMul(tf.transpose(a) as tf.Tensor2D, d) };
   },
 });

@@ -379,8 +379,10 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
   /** set when the user cancels, so that a loop over several jobs (compare) stops too */
   let cancelRequested = false;
 
-  const patchExplanation = (key: string, patch: Partial<Explanation>) =>
-    store.setState((st) => (st.explanations[key] ? { explanations: { ...st.explanations, [key]: { ...st.explanations[key], ...patch } } } : {}));
+  /** The state change that patches a known explanation (none for an unknown key). */
+  const explanationPatched = (st: WorkbenchState, key: string, patch: Partial<Explanation>): Partial<WorkbenchState> =>
+    st.explanations[key] ? { explanations: { ...st.explanations, [key]: { ...st.explanations[key], ...patch } } } : {};
+  const patchExplanation = (key: string, patch: Partial<Explanation>) => store.setState((st) => explanationPatched(st, key, patch));
 
   const runExplanation = async (method: Method, otherModel?: string, reference?: ReferenceFilter): Promise<Explanation | null> => {
     const s: WorkbenchState = store.getState();
@@ -418,7 +420,7 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
         // the job's end in one update, rendered like its progress: the result, and the engine free
         inBackground(() =>
           store.setState((st) => ({
-            ...(st.explanations[key] ? { explanations: { ...st.explanations, [key]: { ...st.explanations[key], ...end } } } : {}),
+            ...explanationPatched(st, key, end),
             ...(st.runningKey === key ? { runningKey: null } : {}),
           })),
         )();
