@@ -8,7 +8,7 @@ import type { ExportContext } from './export';
 import { ExportBar } from './ExportBar';
 import { buildTimeline, modalityTotals, topCodes } from './timeline/model';
 import { ModalityBars } from './timeline/ModalityBars';
-import { Timeline } from './timeline/Timeline';
+import { svgWidthFor, Timeline } from './timeline/Timeline';
 import { TopCodesTable } from './timeline/TopCodesTable';
 
 export interface ExplanationViewProps {
@@ -21,14 +21,14 @@ export interface ExplanationViewProps {
   exportContext: () => ExportContext;
 }
 
-/** The width of an element, following resizes (the chart draws in pixels). */
+/** The chart width that fills an element, following resizes (the chart draws in pixels). */
 function useWidth(fallback: number) {
   const ref = useRef<HTMLDivElement>(null);
   const [width, setWidth] = useState(fallback);
   useEffect(() => {
     const el = ref.current;
     if (!el || typeof ResizeObserver === 'undefined') return;
-    const ro = new ResizeObserver(([e]) => setWidth(Math.max(480, Math.floor(e.contentRect.width))));
+    const ro = new ResizeObserver(([e]) => setWidth(Math.max(480, svgWidthFor(e.contentRect.width))));
     ro.observe(el);
     return () => ro.disconnect();
   }, []);

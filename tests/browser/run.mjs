@@ -139,12 +139,12 @@ const CHECKS = [
     },
   },
   {
-    name: 'timeline: a long patient opened after a short one, in the same timeline or a new one, is painted on the canvas (in parts, from the second frame after the commit) and on the overview strip',
+    name: 'timeline: a long patient opened after a short one, in the same timeline or a new one, is painted on the canvas (in parts, in the frames after the commit and its layout) and on the overview strip',
     only: 'wasm', // the view alone (the benchmark's page), no engine
     async run({ page, origin }) {
       // the page shows 40 events, then 1,500 in the same timeline (the deferred paint of a new
-      // patient, in two parts), or in a newly mounted one (`remount=1`, as side by side: the first
-      // size report's paint, also deferred)
+      // patient, in three parts), or in a newly mounted one (`remount=1`, as side by side: its first
+      // draw, once it is live, also deferred)
       // (in the workbench a switch may also resize the canvas, which paints at once)
       for (const query of ['', '&remount=1']) {
         const bench = await page.context().newPage();
