@@ -344,6 +344,9 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
 
   /** files of models dropped this session, by id (kept ones are read back from the shelf) */
   const droppedFiles = new Map<string, File[]>();
+  /** settles when start() has listed the shipped and kept models: a model dropped or linked before
+   *  that waits for it, so that start() neither drops it from the list nor gives it a kept one's id */
+  let modelsListed: Promise<void> = Promise.resolve();
 
   /** Load a model into the worker unless it is there; false (and an error shown) when it fails. */
   const ensureLoaded = async (id: string): Promise<boolean> => {
@@ -496,6 +499,8 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
 
     async start() {
       set({ phase: 'starting', busy: 'Starting the engine…', error: null });
+      let listed!: () => void;
+      modelsListed = new Promise((r) => (listed = r));
       const problems: string[] = [];
       const [backend, index, cohort] = await Promise.allSettled([
         deps.engine.init(deps.preferredBackend),
@@ -522,7 +527,13 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
           problems.push(`Models kept in this browser could not be listed: ${message(e)}`);
         }
       }
-      if (cohort.status === 'fulfilled') set({ patients: cohort.value, patientId: get().patientId ?? cohort.value[0]?.id ?? null });
+      listed();
+      // patients imported while the engine started stay, first in the list (as an import puts them)
+      if (cohort.status === 'fulfilled')
+        set((s) => {
+          const imported = new Set(s.patients.map((p) => p.id));
+          return { patients: [...s.patients, ...cohort.value.filter((p) => !imported.has(p.id))], patientId: s.patientId ?? cohort.value[0]?.id ?? null };
+        });
       else problems.push(`The sample patients could not be read: ${message(cohort.reason)}`);
       set({ busy: null });
       if (backend.status === 'rejected' || index.status === 'rejected') {
@@ -734,6 +745,7 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
       }
       const config = files.find((f) => f.name === 'config.json');
       const folder = (config?.webkitRelativePath ?? '').split('/').slice(-2, -1)[0];
+      await modelsListed;
       let n = 1;
       while (get().models.some((m) => m.id === `local-${n}`)) n++;
       const id = `local-${n}`;
@@ -762,6 +774,7 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
         set({ error: `${u.href}: models load only from this page's origin (${origin}); nothing leaves the page` });
         return null;
       }
+      await modelsListed;
       let n = 1;
       while (get().models.some((m) => m.id === `url-${n}`)) n++;
       const id = `url-${n}`;

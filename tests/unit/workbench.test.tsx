@@ -377,6 +377,22 @@ describe('import through the store', () => {
   const imported: Patient = { ...patient, id: 'P0123456789abcdef' };
   const coverage = { format: 'fhir', patients: 1 } as unknown as import('../../src/data/import/pipeline').CoverageReport;
 
+  it('keeps patients imported while the engine starts, on top of the bundled ones', async () => {
+    const f = fake();
+    let engineUp!: () => void;
+    const store = createWorkbenchStore({
+      ...f.deps,
+      engine: { ...f.deps.engine, init: () => new Promise((r) => (engineUp = () => r('wasm'))) },
+      importer: { importFiles: async () => ({ format: 'fhir', patients: [imported], coverage }), cancel: async () => true },
+    });
+    const starting = store.getState().start();
+    await store.getState().importData([{ file: new File(['{}'], 'a.json'), path: 'a.json' }]);
+    engineUp();
+    await starting;
+    expect(store.getState().patients.map((p) => p.id)).toEqual(['P0123456789abcdef', 'p1', 'p2']);
+    expect(store.getState().patientId).toBe('P0123456789abcdef');
+  });
+
   it('adds the imported patients on top, selects the first, predicts it, and keeps the report', async () => {
     const f = fake();
     const progress: string[] = [];
@@ -479,6 +495,24 @@ describe('researchers\' own models', () => {
     expect(store.getState().modelId).toBe(id);
     expect(selectedPrediction(store.getState())).not.toBeNull();
     expect(shelfData.size).toBe(0);
+  });
+
+  it('a folder dropped while the engine starts is listed and selected, next to a kept model with its own id', async () => {
+    const { deps, shelfData } = withModels();
+    shelfData.set('local-1', { id: 'local-1', name: 'kept before', savedAt: '2026-12-01T00:00:00Z', files: [] });
+    let engineUp!: () => void;
+    const slow: WorkbenchDeps = { ...deps, engine: { ...deps.engine, init: () => new Promise((r) => (engineUp = () => r('wasm'))) } };
+    const store = createWorkbenchStore(slow);
+    const starting = store.getState().start();
+    const dropping = store.getState().addModelFiles(folder());
+    await new Promise((r) => setTimeout(r, 5));
+    engineUp();
+    await starting;
+    expect(await dropping).toBe('local-2');
+    const s = store.getState();
+    expect(s.models.map((m) => `${m.id}:${m.origin}`)).toEqual(['exbehrt:shipped', 'local-1:kept', 'local-2:dropped']);
+    expect(s.modelId).toBe('local-2');
+    expect(s.error).toBeNull();
   });
 
   it('a broken folder adds nothing and shows every problem', async () => {

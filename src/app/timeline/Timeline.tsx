@@ -261,11 +261,11 @@ export function Timeline({ model, width = 960, height, pinnedId, onPin, onMarkCo
     if (deferPaintRef.current && typeof requestAnimationFrame === 'function') {
       // a canvas that shows an earlier patient is cleared now; a new one is blank and stays without
       // a context (making one, and a cleared frame to composite, cost a few ms) until its first part
-      if (paintedRef.current.has(canvas)) {
-        const ctx = canvas.getContext('2d', { alpha: false });
-        ctx?.setTransform(1, 0, 0, 1, 0, 0);
-        if (ctx) ctx.fillStyle = '#ffffff';
-        ctx?.fillRect(0, 0, canvas.width, canvas.height);
+      const shown = paintedRef.current.has(canvas) ? canvas.getContext('2d', { alpha: false }) : null;
+      if (shown) {
+        shown.setTransform(1, 0, 0, 1, 0, 0);
+        shown.fillStyle = '#ffffff';
+        shown.fillRect(0, 0, canvas.width, canvas.height);
       }
       // the next frame lays out the committed SVG (the canvas blank and cheap to composite); the
       // frames after it paint the scene in parts of FIRST_PAINT_MARKS marks, in order, so that the
@@ -392,13 +392,14 @@ export function Timeline({ model, width = 960, height, pinnedId, onPin, onMarkCo
         const exact = device && Math.abs(device.inlineSize - cssW * dpr) <= 1 && Math.abs(device.blockSize - cssH * dpr) <= 1;
         const w = Math.max(1, exact ? device.inlineSize : Math.round(cssW * dpr));
         const h = Math.max(1, exact ? device.blockSize : Math.round(cssH * dpr));
+        const css = cssSizeRef.current.get(canvas);
+        cssSizeRef.current.set(canvas, [cssW, cssH]);
         if (scaleRef.current && canvas.width === w && canvas.height === h) continue;
         // a scaled chart's canvas has a fractional CSS size, which snaps to one device pixel more or
         // less as the page above it moves (text growing above the chart): keep the backing store
         // then, rather than clear and repaint it all in that frame
-        const css = cssSizeRef.current.get(canvas);
-        cssSizeRef.current.set(canvas, [cssW, cssH]);
-        if (scaleRef.current && css && Math.abs(css[0] - cssW) < 0.01 && Math.abs(css[1] - cssH) < 0.01 && Math.abs(canvas.width - w) <= 1 && Math.abs(canvas.height - h) <= 1) continue;
+        const sameCss = css !== undefined && Math.abs(css[0] - cssW) < 0.01 && Math.abs(css[1] - cssH) < 0.01;
+        if (scaleRef.current && sameCss && Math.abs(canvas.width - w) <= 1 && Math.abs(canvas.height - h) <= 1) continue;
         canvas.width = w;
         canvas.height = h;
         scaleRef.current = [w / clip.width, h / clip.height];
