@@ -201,9 +201,7 @@ export function Timeline({ model, width = 960, height, pinnedId, onPin, onMarkCo
   const idleRef = useRef<(() => void) | null>(null);
   /** cancels the pending idle paint of a new patient's overview strip */
   const overviewIdleRef = useRef<(() => void) | null>(null);
-  /** the canvases that have had their first size report (and paint) */
-  const sizedRef = useRef(new WeakSet<HTMLCanvasElement>());
-  /** each canvas's CSS size at its last size report */
+  /** each canvas's CSS size at its last size report (none before its first) */
   const cssSizeRef = useRef(new WeakMap<HTMLCanvasElement, [number, number]>());
   /** the plot canvases that have been painted (have a context and pixels) */
   const paintedRef = useRef(new WeakSet<HTMLCanvasElement>());
@@ -406,8 +404,7 @@ export function Timeline({ model, width = 960, height, pinnedId, onPin, onMarkCo
         // a new timeline's first size report comes in the frame of its first layout, before it is
         // live: it only sizes the canvases, and the first draw paints them (in parts, from the
         // frames after it, as for a new patient). Later resizes repaint at once
-        const first = !sizedRef.current.has(canvas);
-        sizedRef.current.add(canvas);
+        const first = css === undefined;
         if (!liveRef.current) continue;
         if (isPlot) {
           deferPaintRef.current = first;
@@ -428,7 +425,6 @@ export function Timeline({ model, width = 960, height, pinnedId, onPin, onMarkCo
 
   // a new timeline goes live in a task after its second frame (the first lays out its static frame)
   useLayoutEffect(() => {
-    if (liveRef.current) return;
     if (typeof requestAnimationFrame !== 'function') {
       setLive(true);
       return;
