@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { attribute } from '../src/attribution';
 import { parseReferenceSet, referenceGrids } from '../src/attribution/reference';
+import { stressPatient } from '../src/app/timeline/stress';
 import { useBackend } from '../src/cli/node-tf';
 import { parsePatientsText } from '../src/data/schema';
 import { loadModelFromDir } from '../src/model/folder-node';
@@ -78,7 +79,9 @@ for (const r of rows)
 if (cohortLines.length) console.log('\ncohort view (Chromium worker, wasm; predictions + representations, UMAP, k-means):\n' + cohortLines.join('\n'));
 
 // The workbench view in Chromium: timeline render and zoom frames, long tasks during Explain, bundle size
-const view = spawnSync(process.execPath, ['bench/workbench.mjs', join(dir, 'patient.json')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, BENCH_SAMPLES: String(SAMPLES) } });
+// and the long patient it opens from the workbench's list: the timeline's 2,000-event stress fixture
+writeFileSync(join(dir, 'long-patient.json'), JSON.stringify(stressPatient(2000).patient));
+const view = spawnSync(process.execPath, ['bench/workbench.mjs', join(dir, 'patient.json'), join(dir, 'long-patient.json')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, BENCH_SAMPLES: String(SAMPLES) } });
 console.log('\nworkbench view (Chromium):');
 for (const line of (view.stdout ?? '').trim().split('\n').filter(Boolean)) console.log(line);
 if (view.status !== 0) console.log(`workbench benchmark failed (exit ${view.status})`);

@@ -1,10 +1,11 @@
 // Chromium part of `npm run bench` for the workbench view (issue 4): the 2,000-event timeline's
 // first render and zoom frames, main-thread long tasks during a 128-sample EG run from the page's
 // Explain button (timeline refining live), and the JS bundle size. Needs `vite build` first.
-// usage: node bench/workbench.mjs <patient.json>  -> one JSON line per measurement
-// BENCH_VIEW=timeline,import,explain (default all) picks the parts; BENCH_TIMELINE_MODES=warm,remount,cold (default all) the timeline's cases;
-// BENCH_TIMELINE_RUNS (default 5) and BENCH_EXPLAIN_RUNS (default 3): how many fresh pages each case is measured on (a frame's work
-// moves by 2x between identical runs on a small machine)
+// usage: node bench/workbench.mjs <patient.json> [<long patient.json>]  -> one JSON line per measurement
+// (the long patient, e.g. 2,000 events as `npm run bench` writes it, is opened from the workbench's patient list)
+// BENCH_VIEW=timeline,open,import,explain (default all) picks the parts; BENCH_TIMELINE_MODES=warm,remount,cold (default all) the timeline's cases;
+// BENCH_TIMELINE_RUNS (default 5), BENCH_OPEN_RUNS (default 3) and BENCH_EXPLAIN_RUNS (default 3): how many fresh pages each case is
+// measured on (a frame's work moves by 2x between identical runs on a small machine); BENCH_DIST=<folder> serves another build
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -18,11 +19,11 @@ const patientFile = process.argv[2];
 const samples = Number(process.env.BENCH_SAMPLES ?? 128);
 const events = Number(process.env.BENCH_TIMELINE_EVENTS ?? 2000);
 const out = (o) => console.log(JSON.stringify(o));
-const view = (part) => (process.env.BENCH_VIEW ?? 'timeline,import,explain').split(',').includes(part);
+const view = (part) => (process.env.BENCH_VIEW ?? 'timeline,open,import,explain').split(',').includes(part);
 const quantile = (xs, q) => xs.slice().sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))];
 
 // bundle: the page's and the worker's JavaScript (no model weights; wasm binaries listed apart)
-const assets = join(ROOT, 'dist/assets');
+const assets = join(process.env.BENCH_DIST ?? join(ROOT, 'dist'), 'assets');
 const files = readdirSync(assets).map((f) => ({ f, bytes: statSync(join(assets, f)).size, gz: gzipSync(readFileSync(join(assets, f))).length }));
 const sum = (xs) => xs.reduce((s, x) => s + x, 0);
 const js = files.filter((x) => x.f.endsWith('.js'));
@@ -31,7 +32,8 @@ const page = js.filter((x) => !/worker/i.test(x.f));
 const wasm = files.filter((x) => x.f.endsWith('.wasm'));
 out({ measure: 'bundle', pageJsKB: sum(page.map((x) => x.bytes)) / 1024, pageJsGzKB: sum(page.map((x) => x.gz)) / 1024, workerJsKB: sum(worker.map((x) => x.bytes)) / 1024, workerJsGzKB: sum(worker.map((x) => x.gz)) / 1024, wasmKB: sum(wasm.map((x) => x.bytes)) / 1024, files: js.map((x) => `${x.f} ${(x.bytes / 1024).toFixed(0)} KB`) });
 
-const server = await startPreview();
+// BENCH_DIST: another build's output folder (an A/B of two builds; default dist/)
+const server = await startPreview({ outDir: process.env.BENCH_DIST });
 const { origin } = server;
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
@@ -130,6 +132,73 @@ try {
     const busiest = of('firstRenderMaxFrameWorkMs');
     const intervals = of('firstRenderMaxFrameMs');
     out({ measure: { warm: 'timeline (opened after a short one)', remount: 'timeline (a new timeline after a short one, as side by side)', cold: 'timeline (cold: first thing on a fresh page)' }[mode], events: runs[0].events, runs: runs.length, busiestFrameWorkMs: busiest, busiestFrameWorkMedianMs: quantile(busiest, 0.5), runsWithin16ms: busiest.filter((x) => x <= 16).length, longestTaskMs: of('firstRenderLongestTaskMs'), longestFrameIntervalMs: intervals, runsWithoutMissedFrame: intervals.filter((x) => x < 25).length, firstRenderMs: of('firstRenderMs'), longTasksOver50ms: runs.map((r) => r.longTasksOver50ms), zoomFrameP95Ms: of('zoomFrameP95Ms'), zoomFrameMaxMs: of('zoomFrameMaxMs'), lastRunFrameWorkMs: runs.at(-1).firstRenderFrameWorkMs });
+  }
+
+  // 1b. the workbench's own path: a long patient (imported as a timeline file) opened from the patient
+  // list while another patient is on screen, frames from the click until its timeline is complete.
+  // Unlike the timeline alone, the click's frame also holds the rest of the page's update for the new
+  // patient (risk card, panels) and the timeline model's build.
+  const longFile = process.argv[3];
+  const openRuns = Number(process.env.BENCH_OPEN_RUNS ?? 3);
+  if (view('open') && longFile) {
+    const long = JSON.parse(readFileSync(longFile, 'utf8'));
+    const longId = long.id;
+    const longEvents = long.visits.reduce((n, v) => n + v.events.length, 0);
+    const runs = [];
+    for (let run = 0; run < openRuns; run++) {
+      const open = async (traced) => {
+        const page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
+        page.setDefaultTimeout(120_000);
+        await page.goto(`${origin}/?backend=wasm`);
+        await page.locator('[data-testid=risk-card] [data-testid^=risk-]').first().waitFor();
+        await page.locator('[data-testid=import-files]').setInputFiles(longFile);
+        await page.waitForFunction(() => document.querySelector('[data-testid=import-status]')?.getAttribute('data-status') === 'done');
+        await page.waitForSelector(`.tl[data-patient-id="${longId}"][data-render-complete=true]`);
+        const other = await page.locator('[data-testid=patient-list] li').nth(1).getAttribute('data-patient-id');
+        await page.locator(`[data-testid="patient-${other}"]`).click();
+        await page.waitForSelector(`.tl[data-patient-id="${other}"][data-render-complete=true]`);
+        await page.waitForTimeout(1000); // its hit targets, idle work and the worker's prediction settle
+        const traceFile = traced && join(mkdtempSync(join(tmpdir(), 'exbehrt-bench-trace-')), 'trace.json');
+        if (traced) await browser.startTracing(page, { path: traceFile, categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'blink.user_timing'] });
+        await page.evaluate(({ id, n }) => {
+          const w = globalThis;
+          w.__frames = [];
+          w.__done = undefined;
+          let last = performance.now();
+          performance.mark('bench-first-render-start');
+          const tick = () => {
+            const t = performance.now();
+            w.__frames.push(t - last);
+            last = t;
+            const root = document.querySelector(`.tl[data-patient-id="${id}"]`);
+            if (root?.getAttribute('data-render-complete') === 'true' && root.getAttribute('data-marks') === String(n)) {
+              performance.mark('bench-first-render-end');
+              return void (w.__done = t);
+            }
+            requestAnimationFrame(tick);
+          };
+          requestAnimationFrame(tick);
+        }, { id: longId, n: longEvents });
+        await page.locator(`[data-testid="patient-${longId}"]`).click();
+        await page.waitForFunction(() => globalThis.__done !== undefined);
+        const frames = await page.evaluate(() => globalThis.__frames);
+        let work = null;
+        if (traced) {
+          await browser.stopTracing();
+          work = frameWork(JSON.parse(readFileSync(traceFile, 'utf8')).traceEvents);
+          rmSync(dirname(traceFile), { recursive: true, force: true });
+        }
+        await page.close();
+        return { frames, work };
+      };
+      const untraced = await open(false);
+      const { work } = await open(true);
+      runs.push({ longestFrameIntervalMs: Math.max(...untraced.frames), busiestFrameWorkMs: work.maxFrameWorkMs, longestTaskMs: work.longestTaskMs, frameWorkMs: work.workMs });
+    }
+    const of = (k) => runs.map((r) => +r[k].toFixed(1));
+    const busiest = of('busiestFrameWorkMs');
+    const intervals = of('longestFrameIntervalMs');
+    out({ measure: 'timeline (workbench: a long patient opened from the patient list)', events: longEvents, runs: runs.length, busiestFrameWorkMs: busiest, busiestFrameWorkMedianMs: quantile(busiest, 0.5), runsWithin16ms: busiest.filter((x) => x <= 16).length, longestTaskMs: of('longestTaskMs'), longestFrameIntervalMs: intervals, runsWithoutMissedFrame: intervals.filter((x) => x < 25).length, lastRunFrameWorkMs: runs.at(-1).frameWorkMs });
   }
 
   // 2. import of a ~100 MB FHIR bulk-data export (generated here): time, progress reports, main-thread long tasks

@@ -31,6 +31,7 @@ import { ReferencePicker } from './ReferencePicker';
 import { ExplainPanel } from './ExplainPanel';
 import { ExplanationView } from './ExplanationView';
 import { ImportPanel } from './ImportPanel';
+import { Later } from './Later';
 import { ModelsPanel } from './ModelsPanel';
 import { SideBySide } from './SideBySide';
 import { ModelCard } from './ModelCard';
@@ -53,6 +54,15 @@ export function App({ store, teaching, feedback, canKeep = false }: { store: Wor
   const explanation = selectedExplanation(s);
   const revisions = s.patientId ? s.revisions[s.patientId] ?? [] : [];
   const [pinnedId, setPinnedId] = useState<string | null>(null);
+  // stable, so that the timeline (a memo component) is left alone by renders that do not change it
+  const removeEvent = s.removeEvent;
+  const removeMark = useCallback(
+    (id: string) => {
+      const [v, e] = id.split(':').map(Number);
+      void removeEvent(v, e);
+    },
+    [removeEvent],
+  );
   const [teachingOn, setTeachingOn] = useState(false);
   const reference = s.modelId ? s.referenceRisks[s.modelId] ?? null : null;
   const percentiles = Object.fromEntries((rows ?? []).map((r) => [r.task, r.probability === null ? null : percentileOf(reference?.sorted[r.task], r.probability)]));
@@ -207,10 +217,7 @@ export function App({ store, teaching, feedback, canKeep = false }: { store: Wor
                 explanation={explanation}
                 pinnedId={pinnedId}
                 onPin={setPinnedId}
-                onRemove={(id) => {
-                  const [v, e] = id.split(':').map(Number);
-                  void s.removeEvent(v, e);
-                }}
+                onRemove={removeMark}
                 exportContext={() => ({
                   modelId: s.modelId!,
                   modelName: info.card?.name ?? info.name,
@@ -222,59 +229,62 @@ export function App({ store, teaching, feedback, canKeep = false }: { store: Wor
                   createdAt: new Date().toISOString(),
                 })}
               />
-              {feedback && (
-                <FeedbackPanel
-                  store={feedback}
+              {/* the panels under the timeline follow another patient's click in an idle frame of their own */}
+              <Later id={patient.id}>
+                {feedback && (
+                  <FeedbackPanel
+                    store={feedback}
+                    patient={patient}
+                    explanation={explanation}
+                    pinnedId={pinnedId}
+                    context={{
+                      modelId: s.modelId!,
+                      modelName: info.card?.name ?? info.name,
+                      reference: { description: describeFilter(explanation?.settings.reference ?? refFilter), size: explanation?.referenceSize ?? reference?.size ?? null },
+                      edits: revisions.map((r) => r.label),
+                      risk: rows?.find((r) => r.task === s.task)?.probability ?? null,
+                    }}
+                  />
+                )}
+                <WhatIfPanel
                   patient={patient}
-                  explanation={explanation}
+                  revisions={revisions}
+                  original={original}
+                  current={rows}
                   pinnedId={pinnedId}
-                  context={{
-                    modelId: s.modelId!,
-                    modelName: info.card?.name ?? info.name,
-                    reference: { description: describeFilter(explanation?.settings.reference ?? refFilter), size: explanation?.referenceSize ?? reference?.size ?? null },
-                    edits: revisions.map((r) => r.label),
-                    risk: rows?.find((r) => r.task === s.task)?.probability ?? null,
-                  }}
+                  busy={false}
+                  onRemoveEvent={(v, e) => void s.removeEvent(v, e)}
+                  onRemoveVisit={(v) => void s.removeVisit(v)}
+                  onAddEvent={(d, e) => void s.addEvent(d, e)}
+                  onUndo={() => void s.undo()}
+                  onReset={() => void s.resetEdits()}
                 />
-              )}
-              <WhatIfPanel
-                patient={patient}
-                revisions={revisions}
-                original={original}
-                current={rows}
-                pinnedId={pinnedId}
-                busy={false}
-                onRemoveEvent={(v, e) => void s.removeEvent(v, e)}
-                onRemoveVisit={(v) => void s.removeVisit(v)}
-                onAddEvent={(d, e) => void s.addEvent(d, e)}
-                onUndo={() => void s.undo()}
-                onReset={() => void s.resetEdits()}
-              />
-              <ComparePanel patient={patient} explanations={compared} busy={jobRunning} disabled={!s.task} onCompare={() => void s.compareMethods()} />
-              <ReferenceCompare
-                key={patient.id}
-                patient={patient}
-                task={s.task}
-                filterA={refFilter}
-                explanationA={explanationWithReference(s, refFilter)}
-                explanationOf={(f) => explanationWithReference(s, f)}
-                statsOf={(f) => (s.modelId ? s.referenceStats[referenceKey(s.modelId, f)] : undefined)}
-                busy={jobRunning}
-                onStats={loadStats}
-                onExplain={(f) => void s.explainWithReference(refFilter).then(() => s.explainWithReference(f))}
-              />
-              <SideBySide
-                patient={patient}
-                task={s.task}
-                primary={{ id: s.modelId!, label: modelLabel(s, s.modelId!), explanation }}
-                second={s.secondModelId ? { id: s.secondModelId, label: modelLabel(s, s.secondModelId), explanation: secondExplanation(s) } : null}
-                candidates={s.models.filter((m) => m.id !== s.modelId)}
-                labelOf={(id) => modelLabel(s, id)}
-                busy={jobRunning}
-                width={900}
-                onSelectSecond={(id) => void s.selectSecondModel(id)}
-                onExplainBoth={() => void s.explain().then(() => s.explainSecond())}
-              />
+                <ComparePanel patient={patient} explanations={compared} busy={jobRunning} disabled={!s.task} onCompare={() => void s.compareMethods()} />
+                <ReferenceCompare
+                  key={patient.id}
+                  patient={patient}
+                  task={s.task}
+                  filterA={refFilter}
+                  explanationA={explanationWithReference(s, refFilter)}
+                  explanationOf={(f) => explanationWithReference(s, f)}
+                  statsOf={(f) => (s.modelId ? s.referenceStats[referenceKey(s.modelId, f)] : undefined)}
+                  busy={jobRunning}
+                  onStats={loadStats}
+                  onExplain={(f) => void s.explainWithReference(refFilter).then(() => s.explainWithReference(f))}
+                />
+                <SideBySide
+                  patient={patient}
+                  task={s.task}
+                  primary={{ id: s.modelId!, label: modelLabel(s, s.modelId!), explanation }}
+                  second={s.secondModelId ? { id: s.secondModelId, label: modelLabel(s, s.secondModelId), explanation: secondExplanation(s) } : null}
+                  candidates={s.models.filter((m) => m.id !== s.modelId)}
+                  labelOf={(id) => modelLabel(s, id)}
+                  busy={jobRunning}
+                  width={900}
+                  onSelectSecond={(id) => void s.selectSecondModel(id)}
+                  onExplainBoth={() => void s.explain().then(() => s.explainSecond())}
+                />
+              </Later>
             </>
           )}
           <CohortPanel

@@ -38,16 +38,22 @@ function useWidth(fallback: number) {
 export function ExplanationView({ patient, explanation, pinnedId, onPin, onRemove, exportContext }: ExplanationViewProps) {
   // progressive results arrive several times a second: the chart, bars and table re-render in a
   // deferred (interruptible) render, so no progress update becomes a long task on the main thread
-  const r = useDeferredValue(explanation?.result ?? null);
-  const model = useMemo(() => buildTimeline(patient, r), [patient, r]);
+  // A newly opened patient likewise: the click's own render shows the selection and the risk at
+  // once, and the timeline (a long patient's takes most of a frame to build and commit) follows in
+  // the deferred render, which React splits into slices between frames
+  const shown = useDeferredValue(patient);
+  const latest = useDeferredValue(explanation?.result ?? null);
+  const r = latest && latest.patientId === shown.id ? latest : null;
+  const model = useMemo(() => buildTimeline(shown, r), [shown, r]);
   const parts = useMemo(() => (r ? modalityTotals(r) : []), [r]);
-  const codes = useMemo(() => (r ? topCodes(r, patient, 15) : []), [r, patient]);
+  const codes = useMemo(() => (r ? topCodes(r, shown, 15) : []), [r, shown]);
+  const pinned = shown === patient ? pinnedId : null;
   const { ref, width } = useWidth(960);
   return (
     <section className="card explanation-view" aria-labelledby="timeline-heading" data-testid="timeline-card">
       <div className="card-head">
         <h2 id="timeline-heading">Attribution timeline</h2>
-        {r && <ExportBar patient={patient} result={r} context={exportContext} chart={() => document.querySelector<SVGSVGElement>('[data-testid=timeline-svg]')} />}
+        {r && <ExportBar patient={shown} result={r} context={exportContext} chart={() => document.querySelector<SVGSVGElement>('[data-testid=timeline-svg]')} />}
       </div>
       <p className="muted small">
         {r
@@ -55,7 +61,7 @@ export function ExplanationView({ patient, explanation, pinnedId, onPin, onRemov
           : 'Run an explanation to colour the events by their contribution. Until then the timeline shows the events only.'}
       </p>
       <div ref={ref} className="timeline-host">
-        <Timeline model={model} width={width} pinnedId={pinnedId} onPin={onPin} onMarkContextAction={onRemove} />
+        <Timeline model={model} width={width} pinnedId={pinned} onPin={onPin} onMarkContextAction={onRemove} />
       </div>
       {r && (
         <div className="summaries">

@@ -2,7 +2,7 @@
 // plausible, implausible or unsure, with a note; list, export and import the feedback; and see
 // where clinicians disagree with the model most. Feedback stays in the page unless the user asks to
 // keep it in this browser; files are made and read in the page, nothing is uploaded.
-import { useId, useState, useSyncExternalStore } from 'react';
+import { useId, useMemo, useState, useSyncExternalStore } from 'react';
 import { describeCode } from '../data/codes';
 import type { Patient } from '../data/schema';
 import {
@@ -77,7 +77,18 @@ export function FeedbackPanel({ store, patient, explanation, pinnedId, context }
   // unit tests) must show the feedback given so far
   const s = useSyncExternalStore(store.subscribe, store.getState, store.getState);
   const base = useId();
-  const options = targetOptions(patient, pinnedId);
+  const options = useMemo(() => targetOptions(patient, pinnedId), [patient, pinnedId]);
+  // the same elements on every render (a progress report re-renders the page): no diff of each of a
+  // long patient's hundreds of visits
+  const optionElements = useMemo(
+    () =>
+      options.map((o) => (
+        <option key={o.value} value={o.value}>
+          {o.label}
+        </option>
+      )),
+    [options],
+  );
   const fallback = options.find((o) => o.choice.kind === 'event')?.value ?? 'explanation';
   // a choice belongs to one patient and pin: a new pin makes the pinned event the default again
   const scope = `${patient.id}|${pinnedId}`;
@@ -130,11 +141,7 @@ export function FeedbackPanel({ store, patient, explanation, pinnedId, context }
         <label>
           About
           <select data-testid="feedback-target" value={selected.value} onChange={(e) => setPicked({ value: e.target.value, scope })}>
-            {options.map((o) => (
-              <option key={o.value} value={o.value}>
-                {o.label}
-              </option>
-            ))}
+            {optionElements}
           </select>
         </label>
         <p className="muted small feedback-preview" data-testid="feedback-preview">

@@ -26,8 +26,16 @@ export function modeOf(f: ReferenceFilter, patient: Patient): ReferenceMode {
   return 'custom';
 }
 
-/** The patient's diagnosis categories (3-character ICD-10), for the "shares a diagnosis" choice. */
-export const diagnosisCategories = (p: Patient) => [...new Set(p.visits.flatMap((v) => v.events.filter((e) => e.modality === 'diagnosis').map((e) => e.code.slice(0, 3))))].sort();
+const categoriesOf = new WeakMap<Patient, string[]>();
+
+/** The patient's diagnosis categories (3-character ICD-10), for the "shares a diagnosis" choice.
+ *  Once per patient object (patients are immutable; an edit makes a new one): the pickers re-render
+ *  with the page, and a long patient's events take a few ms to scan. */
+export function diagnosisCategories(p: Patient): string[] {
+  let cats = categoriesOf.get(p);
+  if (!cats) categoriesOf.set(p, (cats = [...new Set(p.visits.flatMap((v) => v.events.filter((e) => e.modality === 'diagnosis').map((e) => e.code.slice(0, 3))))].sort()));
+  return cats;
+}
 
 export function describeFilter(f: ReferenceFilter): string {
   const parts = [

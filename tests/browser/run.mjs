@@ -172,6 +172,43 @@ const CHECKS = [
     },
   },
   {
+    name: 'opening a patient: the click updates the risk card at once; the timeline follows in a render of its own and the panels below it when the page is next idle, all on the new patient',
+    only: 'wasm', // the page's rendering order, not the engine
+    async run({ page, fixture }) {
+      await selectPatient(page, fixture.patient.id);
+      await page.locator('[data-testid=patient-search]').fill('');
+      await page.waitForSelector(`.tl[data-patient-id="${fixture.patient.id}"][data-render-complete=true]`);
+      const other = await page.locator('[data-testid=patient-list] li').evaluateAll((lis, id) => lis.map((li) => li.getAttribute('data-patient-id')).find((x) => x !== id), fixture.patient.id);
+      // the cards the click's own task changes: React renders and commits a click's update in a
+      // microtask of the click; a deferred render and an idle one come in later tasks
+      const touched = await page.evaluate(async (id) => {
+        const records = [];
+        const mo = new MutationObserver((ms) => records.push(...ms));
+        mo.observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
+        document.querySelector(`[data-testid="patient-${id}"]`).click();
+        await Promise.resolve();
+        await Promise.resolve();
+        records.push(...mo.takeRecords());
+        mo.disconnect();
+        return [...new Set(records.map((m) => (m.target.nodeType === 1 ? m.target : m.target.parentElement)?.closest('section[data-testid]')?.getAttribute('data-testid')).filter(Boolean))];
+      }, other);
+      const problems = [];
+      if (!touched.includes('risk-card')) problems.push(`the click did not update the risk card (changed: ${touched.join(', ')})`);
+      for (const later of ['timeline-card', 'feedback-panel', 'whatif-panel', 'compare-panel']) if (touched.includes(later)) problems.push(`the click's own render changed ${later}`);
+      // then everything shows the new patient: the timeline, and the feedback panel's targets (the
+      // whole explanation and one per visit)
+      const visits = await page.evaluate(async (id) => {
+        const text = await (await fetch('/cohort/patients.jsonl')).text();
+        return text.split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((p) => p.id === id).visits.length;
+      }, other);
+      await page.waitForSelector(`.tl[data-patient-id="${other}"][data-render-complete=true]`, { timeout: 10_000 }).catch(() => problems.push('the timeline did not follow to the new patient'));
+      await page
+        .waitForFunction((n) => document.querySelectorAll('[data-testid=feedback-target] option').length === n, visits + 1, { timeout: 10_000 })
+        .catch(async () => problems.push(`the feedback panel did not follow: ${await page.locator('[data-testid=feedback-target] option').count()} targets, expected ${visits + 1}`));
+      if (problems.length) throw new Error(problems.join('; '));
+    },
+  },
+  {
     name: 'worker: expected gradients equal the CLI for the same seed; progress and cancel work',
     // the WebGPU run proves EG on WebGPU through the page (Explain) and the lost-device check; on
     // SwiftShader each batch costs 35-45 s, and progress and cancel are the same engine code on wasm

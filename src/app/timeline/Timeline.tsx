@@ -30,6 +30,7 @@
 // mounting until the first rAF + setTimeout after data-render-complete is "true".
 import { axisBottom, brushX, scaleUtc, select, zoom, zoomIdentity, zoomTransform, type BrushBehavior, type D3BrushEvent, type D3ZoomEvent, type ZoomBehavior, type ZoomTransform } from 'd3';
 import {
+  memo,
   useCallback,
   useEffect,
   useId,
@@ -137,7 +138,9 @@ type Box = { x: number; y: number; width: number; height: number };
 
 // ---- component ----------------------------------------------------------------------------------
 
-export function Timeline({ model, width = 960, height, pinnedId, onPin, onMarkContextAction }: TimelineProps) {
+/** A memo component: the page re-renders on every store change (a progress report, another patient
+ *  selected while this one's model is deferred), and the static frame's diff is a few ms. */
+export const Timeline = memo(function Timeline({ model, width = 960, height, pinnedId, onPin, onMarkContextAction }: TimelineProps) {
   const uid = useId().replace(/[^a-zA-Z0-9_-]/g, '');
   const geo = useMemo(() => geometryOf(width, height), [width, height]);
   const [t0, t1] = model.timeExtent;
@@ -1094,7 +1097,7 @@ export function Timeline({ model, width = 960, height, pinnedId, onPin, onMarkCo
       </p>
     </div>
   );
-}
+});
 
 function MarkDetails({ mark, hasResult, visit }: { mark: TimelineMark; hasResult: boolean; visit?: TimelineVisit }) {
   return (
