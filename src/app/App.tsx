@@ -5,6 +5,7 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import type { ReferenceFilter } from '../attribution/reference';
 import type { Method } from '../attribution/types';
+import type { ClinicalEvent } from '../data/schema';
 import {
   currentRevision,
   explanationFor,
@@ -63,6 +64,14 @@ export function App({ store, teaching, feedback, canKeep = false }: { store: Wor
     },
     [removeEvent],
   );
+  /** An action of a panel under the timeline: those show the previous patient for a moment after
+   *  another is opened (Later), and an action taken in that moment must not apply to the new one. */
+  const shownId = patient?.id;
+  const onShown =
+    <A extends unknown[]>(f: (...a: A) => void) =>
+    (...a: A) => {
+      if (store.getState().patientId === shownId) f(...a);
+    };
   const [teachingOn, setTeachingOn] = useState(false);
   const reference = s.modelId ? s.referenceRisks[s.modelId] ?? null : null;
   const percentiles = Object.fromEntries((rows ?? []).map((r) => [r.task, r.probability === null ? null : percentileOf(reference?.sorted[r.task], r.probability)]));
@@ -253,13 +262,13 @@ export function App({ store, teaching, feedback, canKeep = false }: { store: Wor
                   current={rows}
                   pinnedId={pinnedId}
                   busy={false}
-                  onRemoveEvent={(v, e) => void s.removeEvent(v, e)}
-                  onRemoveVisit={(v) => void s.removeVisit(v)}
-                  onAddEvent={(d, e) => void s.addEvent(d, e)}
-                  onUndo={() => void s.undo()}
-                  onReset={() => void s.resetEdits()}
+                  onRemoveEvent={onShown((v: number, e: number) => void s.removeEvent(v, e))}
+                  onRemoveVisit={onShown((v: number) => void s.removeVisit(v))}
+                  onAddEvent={onShown((d: string, e: ClinicalEvent) => void s.addEvent(d, e))}
+                  onUndo={onShown(() => void s.undo())}
+                  onReset={onShown(() => void s.resetEdits())}
                 />
-                <ComparePanel patient={patient} explanations={compared} busy={jobRunning} disabled={!s.task} onCompare={() => void s.compareMethods()} />
+                <ComparePanel patient={patient} explanations={compared} busy={jobRunning} disabled={!s.task} onCompare={onShown(() => void s.compareMethods())} />
                 <ReferenceCompare
                   key={patient.id}
                   patient={patient}
@@ -270,7 +279,7 @@ export function App({ store, teaching, feedback, canKeep = false }: { store: Wor
                   statsOf={(f) => (s.modelId ? s.referenceStats[referenceKey(s.modelId, f)] : undefined)}
                   busy={jobRunning}
                   onStats={loadStats}
-                  onExplain={(f) => void s.explainWithReference(refFilter).then(() => s.explainWithReference(f))}
+                  onExplain={onShown((f: ReferenceFilter) => void s.explainWithReference(refFilter).then(() => s.explainWithReference(f)))}
                 />
                 <SideBySide
                   patient={patient}
@@ -282,7 +291,7 @@ export function App({ store, teaching, feedback, canKeep = false }: { store: Wor
                   busy={jobRunning}
                   width={900}
                   onSelectSecond={(id) => void s.selectSecondModel(id)}
-                  onExplainBoth={() => void s.explain().then(() => s.explainSecond())}
+                  onExplainBoth={onShown(() => void s.explain().then(() => s.explainSecond()))}
                 />
               </Later>
             </>

@@ -172,7 +172,7 @@ const CHECKS = [
     },
   },
   {
-    name: 'opening a patient: the click updates the risk card at once; the timeline follows in a render of its own and the panels below it when the page is next idle, all on the new patient',
+    name: 'opening a patient: the click updates the risk card at once; the timeline follows in a render of its own and the panels below it when the page is next idle, all on the new patient; an action in a panel not yet updated does nothing',
     only: 'wasm', // the page's rendering order, not the engine
     async run({ page, fixture }) {
       await selectPatient(page, fixture.patient.id);
@@ -190,6 +190,9 @@ const CHECKS = [
         await Promise.resolve();
         records.push(...mo.takeRecords());
         mo.disconnect();
+        // the what-if panel still shows the previous patient: adding an event there now must not
+        // edit the patient just opened
+        document.querySelector('[data-testid=whatif-panel] [data-testid=add-event]').click();
         return [...new Set(records.map((m) => (m.target.nodeType === 1 ? m.target : m.target.parentElement)?.closest('section[data-testid]')?.getAttribute('data-testid')).filter(Boolean))];
       }, other);
       const problems = [];
@@ -205,6 +208,9 @@ const CHECKS = [
       await page
         .waitForFunction((n) => document.querySelectorAll('[data-testid=feedback-target] option').length === n, visits + 1, { timeout: 10_000 })
         .catch(async () => problems.push(`the feedback panel did not follow: ${await page.locator('[data-testid=feedback-target] option').count()} targets, expected ${visits + 1}`));
+      await page.waitForTimeout(500);
+      if (await page.locator('[data-testid=whatif-panel] [data-testid=edit-log]').count()) problems.push('an add-event from the previous patient\'s what-if panel edited the new patient');
+      if (await page.locator('[data-testid=risk-card] .edited-flag').count()) problems.push('the risk card says the new patient has what-if edits');
       if (problems.length) throw new Error(problems.join('; '));
     },
   },
