@@ -43,10 +43,15 @@ export const VERDICT_LABEL: Record<FeedbackVerdict, string> = { plausible: 'Clin
 interface TargetOption {
   value: string;
   label: string;
-  choice: TargetChoice;
+  /** what the option stands for; null for "a visit", whose number comes from its own field (`visitChoice`) */
+  choice: TargetChoice | null;
 }
 
-/** The targets on offer: the whole explanation, the pinned event (when one is pinned), every visit. */
+/** The targets on offer: the whole explanation, the pinned event (when one is pinned), a visit.
+ *  A visit is one option with a number field, not an option per visit: a long patient has hundreds
+ *  of visits, and a `<select>` of hundreds of options cost the page a style recalc and a layout of
+ *  every option (its width is the widest label) each time another patient was opened
+ *  (BENCHMARKS.md, 2026-12-06, fourth session). */
 export function targetOptions(patient: Patient, pinnedId: string | null): TargetOption[] {
   const options: TargetOption[] = [{ value: 'explanation', label: 'The whole explanation', choice: { kind: 'explanation' } }];
   const [v, e] = pinnedId ? pinnedId.split(':').map(Number) : [NaN, NaN];
@@ -55,8 +60,17 @@ export function targetOptions(patient: Patient, pinnedId: string | null): Target
     const label = `Pinned event: ${ev.code} — ${describeCode(ev.modality, ev.code) ?? ev.modality} (${patient.visits[v].date})`;
     options.push({ value: `event:${v}:${e}`, label, choice: { kind: 'event', visit: v, event: e } });
   }
-  patient.visits.forEach((visit, i) => options.push({ value: `visit:${i}`, label: `Visit ${i + 1} (${visit.date})`, choice: { kind: 'visit', visit: i } }));
+  const n = patient.visits.length;
+  if (n > 0) options.push({ value: 'visit', label: n === 1 ? 'The visit' : `A visit (1 to ${n})`, choice: null });
   return options;
+}
+
+/** The visit a typed visit number (1-based, as shown) stands for, or why it stands for none. */
+export function visitChoice(patient: Patient, typed: string): { choice: TargetChoice; error: null } | { choice: null; error: string } {
+  const n = patient.visits.length;
+  const number = Number(typed);
+  if (typed.trim() === '' || !Number.isInteger(number) || number < 1 || number > n) return { choice: null, error: `The visit number must be a whole number from 1 to ${n}.` };
+  return { choice: { kind: 'visit', visit: number - 1 }, error: null };
 }
 
 export function targetLabel(t: FeedbackTarget): string {
@@ -70,6 +84,8 @@ function attributionText(c: Pick<FeedbackContext, 'attribution' | 'attributionRa
   return `attribution ${formatAttribution(c.attribution)}${c.attributionRank !== null ? `, rank ${c.attributionRank} of ${c.eventCount} events` : ''}`;
 }
 
+const eventsText = (n: number) => `${n} event${n === 1 ? '' : 's'}`;
+
 const fileDate = () => new Date().toISOString().slice(0, 10);
 
 export function FeedbackPanel({ store, patient, explanation, pinnedId, context }: FeedbackPanelProps) {
@@ -78,35 +94,30 @@ export function FeedbackPanel({ store, patient, explanation, pinnedId, context }
   const s = useSyncExternalStore(store.subscribe, store.getState, store.getState);
   const base = useId();
   const options = useMemo(() => targetOptions(patient, pinnedId), [patient, pinnedId]);
-  // the same elements on every render (a progress report re-renders the page): no diff of each of a
-  // long patient's hundreds of visits
-  const optionElements = useMemo(
-    () =>
-      options.map((o) => (
-        <option key={o.value} value={o.value}>
-          {o.label}
-        </option>
-      )),
-    [options],
-  );
-  const fallback = options.find((o) => o.choice.kind === 'event')?.value ?? 'explanation';
+  const fallback = options.find((o) => o.choice?.kind === 'event')?.value ?? 'explanation';
   // a choice belongs to one patient and pin: a new pin makes the pinned event the default again
   const scope = `${patient.id}|${pinnedId}`;
   const [picked, setPicked] = useState<{ value: string; scope: string } | null>(null);
   const selected = options.find((o) => picked?.scope === scope && o.value === picked.value) ?? options.find((o) => o.value === fallback)!;
+  // the visit number as typed (1-based); it starts at the pinned event's visit, or the first
+  const pinnedVisit = selected.value === 'visit' && pinnedId ? Number(pinnedId.split(':')[0]) : NaN;
+  const [typedVisit, setTypedVisit] = useState<{ text: string; scope: string } | null>(null);
+  const visitText = typedVisit?.scope === scope ? typedVisit.text : String(Number.isInteger(pinnedVisit) && patient.visits[pinnedVisit] ? pinnedVisit + 1 : 1);
+  const visit = selected.value === 'visit' ? visitChoice(patient, visitText) : null;
+  const choice = visit ? visit.choice : selected.choice;
   const [verdict, setVerdict] = useState<FeedbackVerdict | null>(null);
   const [note, setNote] = useState('');
   const [status, setStatus] = useState<string | null>(null);
 
   const result = explanation?.result && explanation.patientId === patient.id && explanation.modelId === context.modelId ? explanation.result : null;
-  const preview = result ? feedbackTargetFor(patient, result, selected.choice) : null;
+  const preview = result && choice ? feedbackTargetFor(patient, result, choice) : null;
   const mine = s.entries.filter((e) => e.context.patientId === patient.id && e.context.modelId === context.modelId);
   const ofModel = s.entries.filter((e) => e.context.modelId === context.modelId);
   const summary = disagreementSummary(ofModel);
 
   const add = async () => {
-    if (!explanation || !result || !verdict) return;
-    const entry = await s.add(feedbackInput({ verdict, note, choice: selected.choice, patient, explanation: { ...explanation, result }, source: context }));
+    if (!explanation || !result || !verdict || !choice) return;
+    const entry = await s.add(feedbackInput({ verdict, note, choice, patient, explanation: { ...explanation, result }, source: context }));
     if (!entry) return;
     setVerdict(null);
     setNote('');
@@ -141,11 +152,37 @@ export function FeedbackPanel({ store, patient, explanation, pinnedId, context }
         <label>
           About
           <select data-testid="feedback-target" value={selected.value} onChange={(e) => setPicked({ value: e.target.value, scope })}>
-            {optionElements}
+            {options.map((o) => (
+              <option key={o.value} value={o.value}>
+                {o.label}
+              </option>
+            ))}
           </select>
         </label>
+        {selected.value === 'visit' && patient.visits.length > 1 && (
+          <label>
+            Visit number
+            <input
+              type="number"
+              inputMode="numeric"
+              min={1}
+              max={patient.visits.length}
+              step={1}
+              data-testid="feedback-visit"
+              value={visitText}
+              aria-invalid={visit?.error ? true : undefined}
+              aria-describedby={`${base}-visit`}
+              onChange={(e) => setTypedVisit({ text: e.target.value, scope })}
+            />
+          </label>
+        )}
+        {selected.value === 'visit' && (
+          <span id={`${base}-visit`} className="muted small" data-testid="feedback-visit-text">
+            {visit?.choice?.kind === 'visit' ? `Visit ${visit.choice.visit + 1} of ${patient.visits.length}: ${patient.visits[visit.choice.visit].date}, ${eventsText(patient.visits[visit.choice.visit].events.length)}` : visit?.error}
+          </span>
+        )}
         <p className="muted small feedback-preview" data-testid="feedback-preview">
-          {preview ? `The model now: ${attributionText(preview)}.` : 'Explain the patient first: feedback is given on an explanation.'}
+          {preview ? `The model now: ${attributionText(preview)}.` : !choice ? 'Choose a visit by its number.' : 'Explain the patient first: feedback is given on an explanation.'}
         </p>
         <fieldset className="feedback-verdicts">
           <legend>Verdict</legend>
@@ -160,11 +197,11 @@ export function FeedbackPanel({ store, patient, explanation, pinnedId, context }
           Note (optional)
           <textarea data-testid="feedback-note" rows={2} value={note} onChange={(e) => setNote(e.target.value)} />
         </label>
-        <button type="submit" data-testid="feedback-add" disabled={!result || !verdict} aria-describedby={`${base}-add-hint`}>
+        <button type="submit" data-testid="feedback-add" disabled={!result || !verdict || !choice} aria-describedby={`${base}-add-hint`}>
           Add feedback
         </button>
         <span id={`${base}-add-hint`} className="muted small">
-          {!result ? 'Needs an explanation of this patient.' : !verdict ? 'Choose a verdict first.' : ''}
+          {!result ? 'Needs an explanation of this patient.' : !choice ? 'Needs a visit number in range.' : !verdict ? 'Choose a verdict first.' : ''}
         </span>
       </form>
 

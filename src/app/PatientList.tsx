@@ -80,40 +80,47 @@ export const PatientList = memo(function PatientList({ patients, selectedId, onS
         className="patient-list"
         data-testid="patient-list"
       >
-        {shown.map((p) => {
-          const age = ageAtLastVisit(p);
-          return (
-            <li
-              key={p.id}
-              id={optionId(p.id)}
-              role="option"
-              aria-selected={p.id === selectedId}
-              onClick={() => onSelect(p.id)}
-              data-testid={`patient-${p.id}`}
-              data-patient-id={p.id}
-            >
-              {/* the accessible name is the visible text, with hidden words that say what each number is */}
-              <span className="pid">{p.id}</span>
-              <span>
-                <span className="visually-hidden">, age </span>
-                {age ?? '–'}
-              </span>
-              <span>
-                <span className="visually-hidden">, sex </span>
-                {p.sex}
-              </span>
-              <span className="risk-col">
-                {risks?.[p.id] !== undefined && (
-                  <>
-                    <span className="visually-hidden">, risk </span>
-                    {risks[p.id].toFixed(3)}
-                  </>
-                )}
-              </span>
-            </li>
-          );
-        })}
+        {shown.map((p) => (
+          <PatientRow key={p.id} patient={p} optionId={optionId(p.id)} selected={p.id === selectedId} risk={risks?.[p.id]} onSelect={onSelect} />
+        ))}
       </ul>
     </section>
+  );
+});
+
+interface PatientRowProps {
+  patient: Patient;
+  optionId: string;
+  selected: boolean;
+  risk: number | undefined;
+  onSelect: (id: string) => void;
+}
+
+// A memo component: opening a patient re-renders the two rows whose selection changed, not every row.
+// React 19 diffs a re-rendered element's props while committing, so re-rendering all 200 rows put
+// ~1,800 elements' diffs into the click's frame (BENCHMARKS.md, 2026-12-06, fourth session).
+const PatientRow = memo(function PatientRow({ patient: p, optionId, selected, risk, onSelect }: PatientRowProps) {
+  const age = ageAtLastVisit(p);
+  return (
+    <li id={optionId} role="option" aria-selected={selected} onClick={() => onSelect(p.id)} data-testid={`patient-${p.id}`} data-patient-id={p.id}>
+      {/* the accessible name is the visible text, with hidden words that say what each number is */}
+      <span className="pid">{p.id}</span>
+      <span>
+        <span className="visually-hidden">, age </span>
+        {age ?? '–'}
+      </span>
+      <span>
+        <span className="visually-hidden">, sex </span>
+        {p.sex}
+      </span>
+      <span className="risk-col">
+        {risk !== undefined && (
+          <>
+            <span className="visually-hidden">, risk </span>
+            {risk.toFixed(3)}
+          </>
+        )}
+      </span>
+    </li>
   );
 });

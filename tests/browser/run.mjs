@@ -199,15 +199,15 @@ const CHECKS = [
       if (!touched.includes('risk-card')) problems.push(`the click did not update the risk card (changed: ${touched.join(', ')})`);
       for (const later of ['timeline-card', 'feedback-panel', 'whatif-panel', 'compare-panel']) if (touched.includes(later)) problems.push(`the click's own render changed ${later}`);
       // then everything shows the new patient: the timeline, and the feedback panel's targets (the
-      // whole explanation and one per visit)
+      // whole explanation, and a visit by its number, 1 to the patient's visit count)
       const visits = await page.evaluate(async (id) => {
         const text = await (await fetch('/cohort/patients.jsonl')).text();
         return text.split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((p) => p.id === id).visits.length;
       }, other);
       await page.waitForSelector(`.tl[data-patient-id="${other}"][data-render-complete=true]`, { timeout: 10_000 }).catch(() => problems.push('the timeline did not follow to the new patient'));
       await page
-        .waitForFunction((n) => document.querySelectorAll('[data-testid=feedback-target] option').length === n, visits + 1, { timeout: 10_000 })
-        .catch(async () => problems.push(`the feedback panel did not follow: ${await page.locator('[data-testid=feedback-target] option').count()} targets, expected ${visits + 1}`));
+        .waitForFunction((n) => document.querySelector('[data-testid=feedback-target] option[value=visit]')?.textContent === `A visit (1 to ${n})`, visits, { timeout: 10_000 })
+        .catch(async () => problems.push(`the feedback panel did not follow: its visit target reads ${JSON.stringify(await page.locator('[data-testid=feedback-target] option[value=visit]').textContent())}, expected 1 to ${visits}`));
       await page.waitForTimeout(500);
       if (await page.locator('[data-testid=whatif-panel] [data-testid=edit-log]').count()) problems.push('an add-event from the previous patient\'s what-if panel edited the new patient');
       if (await page.locator('[data-testid=risk-card] .edited-flag').count()) problems.push('the risk card says the new patient has what-if edits');
@@ -723,7 +723,10 @@ const CHECKS = [
       if (target !== `event:${visit}:${event}`) problems.push(`the pinned event is not the default target (${target})`);
       const add = async (targetValue, verdict, note) => {
         const n = await items();
-        await page.locator('[data-testid=feedback-target]').selectOption(targetValue);
+        // a visit is chosen by its number (1-based) in a field of its own
+        const [value, visitNumber] = targetValue.split('#');
+        await page.locator('[data-testid=feedback-target]').selectOption(value);
+        if (visitNumber) await page.locator('[data-testid=feedback-visit]').fill(visitNumber);
         await page.locator(`[data-testid=feedback-verdict-${verdict}]`).check();
         await page.locator('[data-testid=feedback-note]').fill(note);
         await page.locator('[data-testid=feedback-add]').click();
@@ -731,7 +734,16 @@ const CHECKS = [
       };
       await add(`event:${visit}:${event}`, 'implausible', `${ev.code} here is not a risk factor, it was resolved`);
       await add('explanation', 'plausible', 'overall the story fits');
-      await add('visit:0', 'unsure', '');
+      // a visit number out of range names the range and cannot be added
+      await page.locator('[data-testid=feedback-target]').selectOption('visit');
+      await page.locator('[data-testid=feedback-visit]').fill(String(fixture.patient.visits.length + 1));
+      const rangeText = (await page.locator('[data-testid=feedback-visit-text]').textContent()) ?? '';
+      if (rangeText !== `The visit number must be a whole number from 1 to ${fixture.patient.visits.length}.`) problems.push(`an out-of-range visit number reads ${JSON.stringify(rangeText)}`);
+      await page.locator('[data-testid=feedback-verdict-unsure]').check();
+      if (!(await page.locator('[data-testid=feedback-add]').isDisabled())) problems.push('Add feedback is enabled with an out-of-range visit number');
+      await add('visit#1', 'unsure', '');
+      const visitItem = `Visit 1 (${fixture.patient.visits[0].date})`;
+      if (!(await page.locator('[data-testid=feedback-item]', { hasText: visitItem }).count())) problems.push(`no feedback item on ${visitItem}`);
       // the disagreement summary puts the implausible, model-weighted event first
       const top = (await page.locator('[data-testid=feedback-summary] tbody tr').first().textContent()) ?? '';
       if (!top.includes(ev.code)) problems.push(`the summary's first row is not ${ev.code}: ${JSON.stringify(top)}`);

@@ -4,7 +4,7 @@
 // unit tests have no DOM; clicks are covered by the browser test).
 import { renderToStaticMarkup } from 'react-dom/server';
 import { describe, expect, it } from 'vitest';
-import { FeedbackPanel, targetOptions, type FeedbackPanelContext } from '../../src/app/FeedbackPanel';
+import { FeedbackPanel, targetOptions, visitChoice, type FeedbackPanelContext } from '../../src/app/FeedbackPanel';
 import type { AttributionResult } from '../../src/attribution/types';
 import type { Patient } from '../../src/data/schema';
 import {
@@ -371,10 +371,15 @@ describe('the feedback panel', () => {
   const render = (props: Partial<Parameters<typeof FeedbackPanel>[0]> & Pick<Parameters<typeof FeedbackPanel>[0], 'store'>) =>
     renderToStaticMarkup(<FeedbackPanel patient={patient} explanation={explanation} pinnedId="0:1" context={context} {...props} />);
 
-  it('offers the whole explanation, the pinned event (chosen by default) and every visit', () => {
-    expect(targetOptions(patient, '0:1').map((o) => o.value)).toEqual(['explanation', 'event:0:1', 'visit:0', 'visit:1']);
-    expect(targetOptions(patient, null).map((o) => o.value)).toEqual(['explanation', 'visit:0', 'visit:1']);
-    expect(targetOptions(patient, '7:0').map((o) => o.value)).toEqual(['explanation', 'visit:0', 'visit:1']);
+  it('offers the whole explanation, the pinned event (chosen by default) and a visit by its number', () => {
+    expect(targetOptions(patient, '0:1').map((o) => o.value)).toEqual(['explanation', 'event:0:1', 'visit']);
+    expect(targetOptions(patient, null).map((o) => o.label)).toEqual(['The whole explanation', 'A visit (1 to 2)']);
+    expect(targetOptions(patient, '7:0').map((o) => o.value)).toEqual(['explanation', 'visit']);
+    expect(targetOptions({ ...patient, visits: patient.visits.slice(0, 1) }, null).map((o) => o.label)).toEqual(['The whole explanation', 'The visit']);
+    expect(targetOptions({ ...patient, visits: [] }, null).map((o) => o.value)).toEqual(['explanation']);
+    // the typed number is 1-based, as shown; anything else names the range
+    expect(visitChoice(patient, '2')).toEqual({ choice: { kind: 'visit', visit: 1 }, error: null });
+    for (const typed of ['', '0', '3', '1.5', 'x', '-1']) expect(visitChoice(patient, typed)).toEqual({ choice: null, error: 'The visit number must be a whole number from 1 to 2.' });
     const store = createFeedbackStore({ enabledFlag: memoryFlag(false) });
     const html = render({ store });
     expect(html).toMatch(/<option value="event:0:1" selected="">Pinned event: 33762-6 — [^<]+ \(2019-01-10\)<\/option>/);
@@ -393,8 +398,8 @@ describe('the feedback panel', () => {
     const store = createFeedbackStore({ storage: memoryFeedbackStorage(), enabledFlag: memoryFlag(false) });
     // what the panel's Add button submits, for the pinned event and for the whole explanation
     const options = targetOptions(patient, '0:1');
-    await store.getState().add(feedbackInput({ verdict: 'implausible', note: 'BNP drawn after the admission', choice: options[1].choice, patient, explanation, source: context }));
-    await store.getState().add(feedbackInput({ verdict: 'plausible', note: '', choice: options[0].choice, patient, explanation, source: context }));
+    await store.getState().add(feedbackInput({ verdict: 'implausible', note: 'BNP drawn after the admission', choice: options[1].choice!, patient, explanation, source: context }));
+    await store.getState().add(feedbackInput({ verdict: 'plausible', note: '', choice: options[0].choice!, patient, explanation, source: context }));
     // another patient's feedback is not listed here, but counts in the summary
     await store.getState().importText(serializeFeedback([entry('other', { patientId: 'p9', verdict: 'implausible', code: '33762-6' })]), 'other.json');
 
