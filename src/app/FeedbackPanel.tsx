@@ -2,7 +2,7 @@
 // plausible, implausible or unsure, with a note; list, export and import the feedback; and see
 // where clinicians disagree with the model most. Feedback stays in the page unless the user asks to
 // keep it in this browser; files are made and read in the page, nothing is uploaded.
-import { useId, useMemo, useState, useSyncExternalStore } from 'react';
+import { useId, useState, useSyncExternalStore } from 'react';
 import { describeCode } from '../data/codes';
 import type { Patient } from '../data/schema';
 import {
@@ -93,7 +93,7 @@ export function FeedbackPanel({ store, patient, explanation, pinnedId, context }
   // unit tests) must show the feedback given so far
   const s = useSyncExternalStore(store.subscribe, store.getState, store.getState);
   const base = useId();
-  const options = useMemo(() => targetOptions(patient, pinnedId), [patient, pinnedId]);
+  const options = targetOptions(patient, pinnedId);
   const fallback = options.find((o) => o.choice?.kind === 'event')?.value ?? 'explanation';
   // a choice belongs to one patient and pin: a new pin makes the pinned event the default again
   const scope = `${patient.id}|${pinnedId}`;
@@ -105,6 +105,7 @@ export function FeedbackPanel({ store, patient, explanation, pinnedId, context }
   const visitText = typedVisit?.scope === scope ? typedVisit.text : String(Number.isInteger(pinnedVisit) && patient.visits[pinnedVisit] ? pinnedVisit + 1 : 1);
   const visit = selected.value === 'visit' ? visitChoice(patient, visitText) : null;
   const choice = visit ? visit.choice : selected.choice;
+  const visitIndex = choice?.kind === 'visit' ? choice.visit : null;
   const [verdict, setVerdict] = useState<FeedbackVerdict | null>(null);
   const [note, setNote] = useState('');
   const [status, setStatus] = useState<string | null>(null);
@@ -178,7 +179,7 @@ export function FeedbackPanel({ store, patient, explanation, pinnedId, context }
         )}
         {selected.value === 'visit' && (
           <span id={`${base}-visit`} className="muted small" data-testid="feedback-visit-text">
-            {visit?.choice?.kind === 'visit' ? `Visit ${visit.choice.visit + 1} of ${patient.visits.length}: ${patient.visits[visit.choice.visit].date}, ${eventsText(patient.visits[visit.choice.visit].events.length)}` : visit?.error}
+            {visitIndex === null ? visit?.error : `Visit ${visitIndex + 1} of ${patient.visits.length}: ${patient.visits[visitIndex].date}, ${eventsText(patient.visits[visitIndex].events.length)}`}
           </span>
         )}
         <p className="muted small feedback-preview" data-testid="feedback-preview">
