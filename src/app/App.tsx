@@ -270,7 +270,6 @@ export function App({ store, teaching, feedback, canKeep = false }: { store: Wor
                 />
                 <ComparePanel patient={patient} explanations={compared} busy={jobRunning} disabled={!s.task} onCompare={onShown(() => void s.compareMethods())} />
                 <ReferenceCompare
-                  key={patient.id}
                   patient={patient}
                   task={s.task}
                   filterA={refFilter}

@@ -33,7 +33,12 @@ const fmt = (x: number) => (x >= 0 ? '+' : '') + x.toFixed(3);
 
 export function ReferenceCompare(p: ReferenceCompareProps) {
   const base = useId();
-  const [filterB, setFilterB] = useState<ReferenceFilter>(() => presetFilter('matched', p.patient));
+  // the second reference starts as "same sex and age" for each patient. Reset while rendering, not by a
+  // key: a remount replaces the section's form controls, and Chromium's autofill answers added or
+  // removed controls with a task that forces style and layout of the whole page in the click's frames.
+  const [state, setState] = useState(() => ({ patientId: p.patient.id, filterB: presetFilter('matched', p.patient) }));
+  if (state.patientId !== p.patient.id) setState({ patientId: p.patient.id, filterB: presetFilter('matched', p.patient) });
+  const { filterB } = state;
   const b = p.explanationOf(filterB);
   const ra = p.explanationA?.status === 'done' ? p.explanationA.result : null;
   const rb = b?.status === 'done' ? b.result : null;
@@ -41,9 +46,7 @@ export function ReferenceCompare(p: ReferenceCompareProps) {
   const keyB = JSON.stringify(filterB);
   const { onStats } = p;
   useEffect(() => onStats(JSON.parse(keyB)), [keyB, onStats]);
-  const change = (f: ReferenceFilter) => {
-    setFilterB(f);
-  };
+  const change = (f: ReferenceFilter) => setState({ patientId: p.patient.id, filterB: f });
   return (
     <section className="card reference-compare" aria-labelledby={`${base}-h`} data-testid="reference-compare">
       <h2 id={`${base}-h`}>Whose normal? Two references</h2>

@@ -172,13 +172,32 @@ const CHECKS = [
     },
   },
   {
-    name: 'opening a patient: the click updates the risk card at once; the timeline follows in a render of its own and the panels below it when the page is next idle, all on the new patient; an action in a panel not yet updated does nothing',
+    name: 'opening a patient: the click updates the risk card at once; the timeline follows in a render of its own (its axes a frame later) and the panels below it when the page is next idle, all on the new patient (the second reference reset in the same controls); an action in a panel not yet updated does nothing',
     only: 'wasm', // the page's rendering order, not the engine
     async run({ page, fixture }) {
       await selectPatient(page, fixture.patient.id);
       await page.locator('[data-testid=patient-search]').fill('');
       await page.waitForSelector(`.tl[data-patient-id="${fixture.patient.id}"][data-render-complete=true]`);
-      const other = await page.locator('[data-testid=patient-list] li').evaluateAll((lis, id) => lis.map((li) => li.getAttribute('data-patient-id')).find((x) => x !== id), fixture.patient.id);
+      // the patient to open: the listed one whose time span differs most from this patient's, so that
+      // the axes must change
+      const cohort = await page.evaluate(async () => {
+        const text = await (await fetch('/cohort/patients.jsonl')).text();
+        return Object.fromEntries(text.split('\n').filter(Boolean).map((l) => JSON.parse(l)).map((p) => [p.id, p.visits.map((v) => v.date)]));
+      });
+      const spanOf = (id) => [Math.min(...cohort[id].map(Date.parse)), Math.max(...cohort[id].map(Date.parse))];
+      const listed = await page.locator('[data-testid=patient-list] li').evaluateAll((lis) => lis.map((li) => li.getAttribute('data-patient-id')));
+      const [a0, a1] = spanOf(fixture.patient.id);
+      const other = listed
+        .filter((id) => id !== fixture.patient.id && cohort[id]?.length)
+        .map((id) => [id, Math.abs(spanOf(id)[0] - a0) + Math.abs(spanOf(id)[1] - a1)])
+        .sort((x, y) => y[1] - x[1])[0][0];
+      const problems = [];
+      await expectAxesOn(page, spanOf(fixture.patient.id), `the first patient (${fixture.patient.id})`, problems);
+      // a second reference chosen for this patient; the next patient starts again at "same sex and
+      // age", in the same form controls (a remount would replace them, and Chromium's autofill then
+      // forces a layout of the page in the frames of the switch)
+      await page.locator('[data-testid=reference-b-mode]').selectOption('all');
+      await page.locator('[data-testid=reference-b-mode]').evaluate((el) => (el.dataset.before = 'yes'));
       // the cards the click's own task changes: React renders and commits a click's update in a
       // microtask of the click; a deferred render and an idle one come in later tasks
       const touched = await page.evaluate(async (id) => {
@@ -195,22 +214,97 @@ const CHECKS = [
         document.querySelector('[data-testid=whatif-panel] [data-testid=add-event]').click();
         return [...new Set(records.map((m) => (m.target.nodeType === 1 ? m.target : m.target.parentElement)?.closest('section[data-testid]')?.getAttribute('data-testid')).filter(Boolean))];
       }, other);
-      const problems = [];
       if (!touched.includes('risk-card')) problems.push(`the click did not update the risk card (changed: ${touched.join(', ')})`);
       for (const later of ['timeline-card', 'feedback-panel', 'whatif-panel', 'compare-panel']) if (touched.includes(later)) problems.push(`the click's own render changed ${later}`);
       // then everything shows the new patient: the timeline, and the feedback panel's targets (the
       // whole explanation, and a visit by its number, 1 to the patient's visit count)
-      const visits = await page.evaluate(async (id) => {
-        const text = await (await fetch('/cohort/patients.jsonl')).text();
-        return text.split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((p) => p.id === id).visits.length;
-      }, other);
+      const visits = cohort[other].length;
       await page.waitForSelector(`.tl[data-patient-id="${other}"][data-render-complete=true]`, { timeout: 10_000 }).catch(() => problems.push('the timeline did not follow to the new patient'));
+      // (its axes are drawn a frame after the timeline's commit)
+      await expectAxesOn(page, spanOf(other), `the patient opened (${other})`, problems);
       await page
         .waitForFunction((n) => document.querySelector('[data-testid=feedback-target] option[value=visit]')?.textContent === `A visit (1 to ${n})`, visits, { timeout: 10_000 })
         .catch(async () => problems.push(`the feedback panel did not follow: its visit target reads ${JSON.stringify(await page.locator('[data-testid=feedback-target] option[value=visit]').textContent())}, expected 1 to ${visits}`));
       await page.waitForTimeout(500);
+      const refB = await page.locator('[data-testid=reference-b-mode]').evaluate((el) => ({ same: el.dataset.before === 'yes', value: el.value }));
+      if (!refB.same) problems.push('the second reference\'s form controls were replaced for the new patient');
+      if (refB.value !== 'matched') problems.push(`the second reference reads ${refB.value} for the new patient, not "matched"`);
       if (await page.locator('[data-testid=whatif-panel] [data-testid=edit-log]').count()) problems.push('an add-event from the previous patient\'s what-if panel edited the new patient');
       if (await page.locator('[data-testid=risk-card] .edited-flag').count()) problems.push('the risk card says the new patient has what-if edits');
+      if (problems.length) throw new Error(problems.join('; '));
+    },
+  },
+  {
+    name: 'timeline: zoom and pan by wheel, drag, keys and buttons; a brush on the overview focuses a period; another patient starts at the full view',
+    only: 'wasm', // the chart's interactions, not the engine
+    async run({ page, fixture }) {
+      await selectPatient(page, fixture.patient.id);
+      await page.waitForSelector(`.tl[data-patient-id="${fixture.patient.id}"][data-render-complete=true]`);
+      const tl = page.locator('.tl');
+      const k = async () => Number((await tl.getAttribute('data-zoom-k')) ?? '1');
+      /** the main axis's first and last tick (ms): the span on screen */
+      const ticks = () => page.$$eval('[data-testid=timeline-axis] .tick', (g) => g.map((x) => +x.__data__));
+      const problems = [];
+      const expectK = async (want, what) => {
+        const ok = await page.waitForFunction((w) => Math.abs(Number(document.querySelector('.tl').getAttribute('data-zoom-k') ?? '1') - w) < 0.01 * w, want, { timeout: 5_000 }).catch(() => false);
+        if (!ok) problems.push(`${what}: zoom ${await k()}, expected ${want.toFixed(3)}`);
+      };
+      // keys on the focused chart: + zooms 1.5x, - back, 0 resets
+      await page.locator('[data-testid=timeline-svg]').focus();
+      await page.keyboard.press('+');
+      await expectK(1.5, 'the + key');
+      await page.keyboard.press('+');
+      await expectK(2.25, 'the + key twice');
+      await page.keyboard.press('-');
+      await expectK(1.5, 'the - key');
+      // → pans later in time: the span on screen moves right
+      const before = await ticks();
+      await page.keyboard.press('Shift+ArrowRight');
+      await page.waitForFunction((t0) => +document.querySelector('[data-testid=timeline-axis] .tick').__data__ !== t0, before[0], { timeout: 5_000 }).catch(() => {});
+      const after = await ticks();
+      if (!(after[0] > before[0])) problems.push(`Shift+→ did not pan later in time (first tick ${new Date(before[0]).toISOString()} -> ${new Date(after[0]).toISOString()})`);
+      await page.keyboard.press('0');
+      await expectK(1, 'the 0 key');
+      // the buttons
+      await page.getByRole('button', { name: 'Zoom in' }).click();
+      await expectK(1.5, 'the Zoom in button');
+      await page.locator('[data-testid=timeline-reset]').click();
+      await expectK(1, 'Reset zoom');
+      // the wheel over the plot zooms in; a drag to the right pans earlier in time
+      const plot = await page.locator('.tl-zoom-surface').boundingBox();
+      const [cx, cy] = [plot.x + plot.width / 2, plot.y + plot.height / 2];
+      await page.mouse.move(cx, cy);
+      await page.mouse.wheel(0, -200);
+      await page.waitForFunction(() => Number(document.querySelector('.tl').getAttribute('data-zoom-k') ?? '1') > 1.2, null, { timeout: 5_000 }).catch(() => problems.push('the wheel did not zoom in'));
+      const beforeDrag = await ticks();
+      await page.mouse.move(cx, cy);
+      await page.mouse.down();
+      await page.mouse.move(cx + plot.width / 8, cy, { steps: 5 });
+      await page.mouse.up();
+      const afterDrag = await ticks();
+      if (!(afterDrag[0] < beforeDrag[0])) problems.push(`a drag to the right did not pan earlier in time (first tick ${new Date(beforeDrag[0]).toISOString()} -> ${new Date(afterDrag[0]).toISOString()})`);
+      // a brush over the middle half of the overview strip: that half fills the plot (zoom 2)
+      await page.locator('[data-testid=timeline-reset]').click();
+      await expectK(1, 'Reset zoom before the brush');
+      const strip = await page.locator('[data-testid=timeline-brush] .overlay').boundingBox();
+      await page.mouse.move(strip.x + strip.width / 4, strip.y + strip.height / 2);
+      await page.mouse.down();
+      await page.mouse.move(strip.x + (strip.width * 3) / 4, strip.y + strip.height / 2, { steps: 5 });
+      await page.mouse.up();
+      await expectK(2, 'a brush over half the overview');
+      // the plot shows the brushed half of the chart's domain (the visit span, padded)
+      const cohort = await page.evaluate(async () => Object.fromEntries((await (await fetch('/cohort/patients.jsonl')).text()).split('\n').filter(Boolean).map((l) => JSON.parse(l)).map((p) => [p.id, p.visits.map((v) => Date.parse(v.date))])));
+      const [t0, t1] = [Math.min(...cohort[fixture.patient.id]), Math.max(...cohort[fixture.patient.id])];
+      const pad = Math.max(15 * 864e5, (t1 - t0) * 0.02);
+      const [lo, hi] = [t0 - pad, t1 + pad];
+      await expectAxisSpan(page, 'timeline-axis', [lo + (hi - lo) / 4, lo + (3 * (hi - lo)) / 4], 'the brushed plot does not show the middle half of the span', problems);
+      // zoomed in, another patient opens at the full view, with its own axes
+      const other = Object.keys(cohort).find((id) => id !== fixture.patient.id && cohort[id].length > 1);
+      await selectPatient(page, other);
+      await page.waitForSelector(`.tl[data-patient-id="${other}"][data-render-complete=true]`);
+      await expectK(1, 'another patient');
+      await expectAxesOn(page, [Math.min(...cohort[other]), Math.max(...cohort[other])], `the patient opened zoomed in (${other})`, problems);
+      await page.locator('[data-testid=patient-search]').fill('');
       if (problems.length) throw new Error(problems.join('; '));
     },
   },
@@ -865,6 +959,34 @@ async function expectMarksPainted(page, events, what, bothHalves = false) {
     )
     .catch(() => null);
   if (!painted) throw new Error(`the timeline canvas does not show the ${events} events of ${what}${bothHalves ? ' in both halves of the plot' : ''}`);
+}
+
+/** Both time axes of the timeline show the span [t0, t1] (ms), padded as the chart pads it (2%, at
+ *  least 15 days a side). */
+async function expectAxesOn(page, [t0, t1], who, problems) {
+  const pad = Math.max(15 * 864e5, (t1 - t0) * 0.02);
+  for (const axis of ['timeline-axis', 'timeline-overview-axis']) await expectAxisSpan(page, axis, [t0 - pad, t1 + pad], `the ${axis} does not show ${who}`, problems);
+}
+
+/** An axis shows the domain [lo, hi] (ms, within 0.5% of it): every tick inside it, and the first
+ *  and last ticks within a tick step of its ends (an axis left from another span fails one or the
+ *  other). */
+async function expectAxisSpan(page, axis, [lo, hi], what, problems) {
+  const tol = (hi - lo) * 0.005;
+  const ok = await page
+    .waitForFunction(
+      ({ axis, lo, hi }) => {
+        const t = [...document.querySelectorAll(`[data-testid=${axis}] .tick`)].map((g) => +g.__data__);
+        if (t.length < 2) return false;
+        const step = Math.max(...t.slice(1).map((x, i) => x - t[i])) * 1.1;
+        return t.every((x) => x >= lo && x <= hi) && t[0] - lo <= step && hi - t.at(-1) <= step;
+      },
+      { axis, lo: lo - tol, hi: hi + tol },
+      { timeout: 5_000 },
+    )
+    .catch(() => false);
+  const day = (t) => new Date(t).toISOString().slice(0, 10);
+  if (!ok) problems.push(`${what}, ${day(lo)} to ${day(hi)}: ticks ${(await page.$$eval(`[data-testid=${axis}] .tick`, (g) => g.map((x) => +x.__data__))).map(day).join(' ')}`);
 }
 
 async function selectPatient(page, id) {

@@ -125,6 +125,8 @@ function inkOn(fill: string): string {
   return 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.2 ? INK : '#ffffff';
 }
 
+const isIdentity = (t: ZoomTransform) => t.k === 1 && t.x === 0 && t.y === 0;
+
 const fmtDomain = (x: number) => (x > 0 ? formatAttribution(x) : '0');
 
 /** Where the tooltip sits (root-relative px); flip: left of the anchor instead of right of it. */
@@ -214,6 +216,8 @@ export const Timeline = memo(function Timeline({ model, width = 960, height, pin
    *  in the frames after the next */
   const deferPaintRef = useRef(false);
   const paintFrameRef = useRef<number | null>(null);
+  /** a pending draw of the axes (`drawAxes` with `later`) */
+  const axesFrameRef = useRef<{ frame: number; main: boolean; overview: boolean } | null>(null);
   const overviewScaleRef = useRef<[number, number] | null>(null);
 
   const setPinned = useCallback(
@@ -336,25 +340,49 @@ export const Timeline = memo(function Timeline({ model, width = 960, height, pin
     if (targetsRef.current) setAttr(targetsRef.current, 'transform', t.k === 1 && t.x === 0 ? 'translate(0,0)' : `translate(${t.x.toFixed(2)},0) scale(${t.k.toFixed(4)},1)`);
   }, []);
 
+  /** Draw the time axis at the current zoom (`main`) and the overview's axis (`overview`), now or in
+   *  the next animation frame (`later`). A pending later draw is folded into the next call. */
+  const drawAxes = useCallback((main: boolean, overview: boolean, later = false) => {
+    if (axesFrameRef.current) {
+      cancelAnimationFrame(axesFrameRef.current.frame);
+      main ||= axesFrameRef.current.main;
+      overview ||= axesFrameRef.current.overview;
+      axesFrameRef.current = null;
+    }
+    if (later && typeof requestAnimationFrame === 'function') {
+      axesFrameRef.current = { main, overview, frame: requestAnimationFrame(() => ((axesFrameRef.current = null), drawAxes(main, overview))) };
+      return;
+    }
+    const g = geoRef.current;
+    if (main && axisRef.current) {
+      select(axisRef.current)
+        .call(axisBottom(transformRef.current.rescaleX(xBaseRef.current)).ticks(Math.max(2, Math.floor((g.plotRight - g.plotLeft) / 110))).tickSizeOuter(0))
+        .attr('font-family', FONT)
+        .attr('font-size', 11)
+        .call((a) => a.selectAll('text').attr('fill', INK))
+        .call((a) => a.selectAll('line,path').attr('stroke', MUTED));
+    }
+    if (overview && overviewAxisRef.current) {
+      select(overviewAxisRef.current)
+        .call(axisBottom(xBaseRef.current).ticks(Math.max(2, Math.floor((g.plotRight - g.plotLeft) / 90))).tickSizeOuter(0))
+        .attr('font-family', FONT)
+        .attr('font-size', 10)
+        .call((a) => a.selectAll('text').attr('fill', MUTED))
+        .call((a) => a.selectAll('line,path').attr('stroke', LINE));
+    }
+  }, []);
+
   /** Position everything that depends on the x scale: the canvas, the overlays, the hit targets'
-   *  group, the axis, the brush. */
+   *  group, the axis (unless `axis` is false: the caller draws it), the brush. */
   const applyTransform = useCallback(
-    (t: ZoomTransform, fromZoom = true) => {
+    (t: ZoomTransform, fromZoom = true, axis = true) => {
       const start = performance.now();
       transformRef.current = t;
       const g = geoRef.current;
-      const xz = t.rescaleX(xBaseRef.current);
       paint();
       placeOverlays();
       if (!fromZoom) placeTargets();
-      if (axisRef.current) {
-        select(axisRef.current)
-          .call(axisBottom(xz).ticks(Math.max(2, Math.floor((g.plotRight - g.plotLeft) / 110))).tickSizeOuter(0))
-          .attr('font-family', FONT)
-          .attr('font-size', 11)
-          .call((a) => a.selectAll('text').attr('fill', INK))
-          .call((a) => a.selectAll('line,path').attr('stroke', MUTED));
-      }
+      if (axis) drawAxes(true, false);
       if (brushRef.current && brushBehaviourRef.current && !brushingRef.current) {
         const full = t.k === 1 && t.x === 0;
         select(brushRef.current).call(brushBehaviourRef.current.move, full ? null : [t.invertX(g.plotLeft), t.invertX(g.plotRight)]);
@@ -365,7 +393,7 @@ export const Timeline = memo(function Timeline({ model, width = 960, height, pin
       rootRef.current?.setAttribute('data-zoom-ms', (performance.now() - start).toFixed(2));
       rootRef.current?.setAttribute('data-zoom-k', t.k.toFixed(3));
     },
-    [paint, placeOverlays, placeTargets],
+    [paint, placeOverlays, placeTargets, drawAxes],
   );
 
   // the canvases' backing stores follow their displayed size (the SVG scales down with its
@@ -489,7 +517,6 @@ export const Timeline = memo(function Timeline({ model, width = 960, height, pin
     // a new geometry keeps the current zoom (the transform is stored on the plot node). Unzoomed,
     // nothing needs constraining and the draw effect lays out the new geometry anyway: no zoom
     // event then (on a new timeline it drew the axis twice in the frame of its first commit)
-    const isIdentity = (t: ZoomTransform) => t.k === 1 && t.x === 0 && t.y === 0;
     if (!isIdentity(transformRef.current) || !isIdentity(zoomTransform(plot))) plotSel.call(z.transform, transformRef.current);
     return () => {
       plotSel.on('.zoom', null);
@@ -565,20 +592,17 @@ export const Timeline = memo(function Timeline({ model, width = 960, height, pin
     geoJoinedRef.current = g;
 
     // another patient starts at the full view (the zoom event repaints everything x-dependent);
-    // a what-if revision of the same patient keeps it
-    const reset = structural && patientRef.current !== model.patientId && patientRef.current !== null && !!plotRef.current && !!zoomRef.current;
+    // a what-if revision of the same patient keeps it. At the full view already, no zoom event: its
+    // handlers (brush, tooltip, gesture end) cost a millisecond or two in the frame of the commit
+    const newPatient = structural && patientRef.current !== model.patientId && patientRef.current !== null;
+    const zoomed = !isIdentity(transformRef.current) || (!!plotRef.current && !isIdentity(zoomTransform(plotRef.current)));
+    const reset = newPatient && zoomed && !!plotRef.current && !!zoomRef.current;
     deferPaintRef.current = structural;
     if (structural) {
       if (reset) select(plotRef.current!).call(zoomRef.current!.transform, zoomIdentity);
+      // a tooltip names a mark by its id, which another patient may have too
+      else if (newPatient && hoverRef.current) setHover(null);
       patientRef.current = model.patientId;
-      if (overviewAxisRef.current) {
-        select(overviewAxisRef.current)
-          .call(axisBottom(xBase).ticks(Math.max(2, Math.floor((g.plotRight - g.plotLeft) / 90))).tickSizeOuter(0))
-          .attr('font-family', FONT)
-          .attr('font-size', 10)
-          .call((a) => a.selectAll('text').attr('fill', MUTED))
-          .call((a) => a.selectAll('line,path').attr('stroke', LINE));
-      }
     }
 
     // roving tabindex: one element in the tab order, over the active mark, with the spoken label
@@ -597,11 +621,15 @@ export const Timeline = memo(function Timeline({ model, width = 960, height, pin
     }
     // a new structure or geometry: everything x-dependent (canvas, overlays, axis, hit targets'
     // group); a progressive result only repaints the canvas and moves the rings
-    if (structural && !reset) applyTransform(transformRef.current, false);
+    if (structural && !reset) applyTransform(transformRef.current, false, false);
     else if (!structural) {
       paint();
       placeOverlays();
     }
+    // another patient's axes follow in the next frame: their d3 joins (2-4 ms) would otherwise add
+    // to the frame of the commit, which holds React's work for the new patient already. That frame
+    // shows the earlier axes over a cleared canvas, as the overview strip does until it is idle
+    if (structural) drawAxes(!reset, true, newPatient);
     deferPaintRef.current = false;
 
     paintOverview(structural);
@@ -629,7 +657,7 @@ export const Timeline = memo(function Timeline({ model, width = 960, height, pin
       };
       idleRef.current = whenIdle(slice, IDLE_NEED_MS);
     }
-  }, [applyTransform, makeTargets, paint, paintOverview, placeOverlays]);
+  }, [applyTransform, drawAxes, makeTargets, paint, paintOverview, placeOverlays]);
 
   useLayoutEffect(() => {
     if (live) return draw();
@@ -642,6 +670,7 @@ export const Timeline = memo(function Timeline({ model, width = 960, height, pin
       idleRef.current?.();
       overviewIdleRef.current?.();
       if (paintFrameRef.current !== null) cancelAnimationFrame(paintFrameRef.current);
+      if (axesFrameRef.current) cancelAnimationFrame(axesFrameRef.current.frame);
     },
     [],
   );
@@ -1049,7 +1078,7 @@ export const Timeline = memo(function Timeline({ model, width = 960, height, pin
               <rect ref={focusRef} className="tl-focus-target" tabIndex={0} role="img" onFocus={onFocus} onBlur={onBlur} data-testid="timeline-focus" />
             </g>
           </g>
-          <g ref={axisRef} transform={`translate(0,${g.lanesBottom})`} aria-hidden="true" />
+          <g ref={axisRef} transform={`translate(0,${g.lanesBottom})`} aria-hidden="true" data-testid="timeline-axis" />
 
           {/* overview (context) with the brush */}
           <g aria-hidden="true">
@@ -1059,7 +1088,7 @@ export const Timeline = memo(function Timeline({ model, width = 960, height, pin
             {/* ground and bars are painted on the overview canvas; an export writes them here */}
             <g ref={overviewLayerRef} data-export-layer="overview" />
             <rect x={g.plotLeft} y={g.overviewTop} width={g.plotRight - g.plotLeft} height={OVERVIEW_H} fill="none" stroke={LINE} />
-            <g ref={overviewAxisRef} transform={`translate(0,${g.overviewTop + OVERVIEW_H})`} />
+            <g ref={overviewAxisRef} transform={`translate(0,${g.overviewTop + OVERVIEW_H})`} data-testid="timeline-overview-axis" />
             <g ref={brushRef} className="tl-brush" data-testid="timeline-brush" />
           </g>
         </svg>
