@@ -172,7 +172,7 @@ const CHECKS = [
     },
   },
   {
-    name: 'opening a patient: the click updates the risk card at once; the timeline follows in a render of its own (its axes a frame later) and the panels below it when the page is next idle, all on the new patient (the second reference reset in the same controls); an action in a panel not yet updated does nothing',
+    name: 'opening a patient: the click updates the risk card at once; the timeline follows in a render of its own (drawn a frame later) and the panels below it when the page is next idle, all on the new patient (the second reference reset in the same controls); an action in a panel not yet updated does nothing',
     only: 'wasm', // the page's rendering order, not the engine
     async run({ page, fixture }) {
       await selectPatient(page, fixture.patient.id);
@@ -220,7 +220,7 @@ const CHECKS = [
       // whole explanation, and a visit by its number, 1 to the patient's visit count)
       const visits = cohort[other].length;
       await page.waitForSelector(`.tl[data-patient-id="${other}"][data-render-complete=true]`, { timeout: 10_000 }).catch(() => problems.push('the timeline did not follow to the new patient'));
-      // (its axes are drawn a frame after the timeline's commit)
+      // (the chart is drawn a frame after the timeline's commit)
       await expectAxesOn(page, spanOf(other), `the patient opened (${other})`, problems);
       await page
         .waitForFunction((n) => document.querySelector('[data-testid=feedback-target] option[value=visit]')?.textContent === `A visit (1 to ${n})`, visits, { timeout: 10_000 })

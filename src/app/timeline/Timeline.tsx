@@ -216,8 +216,6 @@ export const Timeline = memo(function Timeline({ model, width = 960, height, pin
    *  in the frames after the next */
   const deferPaintRef = useRef(false);
   const paintFrameRef = useRef<number | null>(null);
-  /** a pending draw of the axes (`drawAxes` with `later`) */
-  const axesFrameRef = useRef<{ frame: number; main: boolean; overview: boolean } | null>(null);
   const overviewScaleRef = useRef<[number, number] | null>(null);
 
   const setPinned = useCallback(
@@ -239,6 +237,17 @@ export const Timeline = memo(function Timeline({ model, width = 960, height, pin
     if (!m) return null;
     const xz = transformRef.current.rescaleX(xBaseRef.current);
     return markBox(m, geoRef.current, visitLeft(xz, m.time));
+  }, []);
+
+  /** Clear the plot canvas if it shows an earlier paint (a new one is blank, and stays without a
+   *  context until its first paint: making one, and a cleared frame to composite, cost a few ms). */
+  const clearPlot = useCallback(() => {
+    const canvas = canvasRef.current;
+    const shown = canvas && paintedRef.current.has(canvas) ? canvas.getContext('2d', { alpha: false }) : null;
+    if (!canvas || !shown) return;
+    shown.setTransform(1, 0, 0, 1, 0, 0);
+    shown.fillStyle = '#ffffff';
+    shown.fillRect(0, 0, canvas.width, canvas.height);
   }, []);
 
   /** Paint the plot area (stripes, bars, marks) on the canvas for the latest model and zoom. With
@@ -264,14 +273,7 @@ export const Timeline = memo(function Timeline({ model, width = 960, height, pin
     if (paintFrameRef.current !== null) cancelAnimationFrame(paintFrameRef.current);
     paintFrameRef.current = null;
     if (deferPaintRef.current && typeof requestAnimationFrame === 'function') {
-      // a canvas that shows an earlier patient is cleared now; a new one is blank and stays without
-      // a context (making one, and a cleared frame to composite, cost a few ms) until its first part
-      const shown = paintedRef.current.has(canvas) ? canvas.getContext('2d', { alpha: false }) : null;
-      if (shown) {
-        shown.setTransform(1, 0, 0, 1, 0, 0);
-        shown.fillStyle = '#ffffff';
-        shown.fillRect(0, 0, canvas.width, canvas.height);
-      }
+      clearPlot();
       // the next frame lays out the committed SVG (the canvas blank and cheap to composite); the
       // frames after it paint the scene in parts of FIRST_PAINT_MARKS marks, in order, so that the
       // pixels are those of one paint (any paint() in between cancels the rest and paints it all)
@@ -298,7 +300,7 @@ export const Timeline = memo(function Timeline({ model, width = 960, height, pin
     if (!ctx) return;
     paintedRef.current.add(canvas);
     drawPlotScene(ctx, plotScene(modelRef.current, g, transformRef.current.rescaleX(xBaseRef.current)), scale[0], scale[1]);
-  }, []);
+  }, [clearPlot]);
 
   /** Paint the overview strip (its ground and one bar per visit): on data updates only. `later`:
    *  when the page is next idle (a new patient or a new timeline: a few ms that would otherwise
@@ -340,19 +342,8 @@ export const Timeline = memo(function Timeline({ model, width = 960, height, pin
     if (targetsRef.current) setAttr(targetsRef.current, 'transform', t.k === 1 && t.x === 0 ? 'translate(0,0)' : `translate(${t.x.toFixed(2)},0) scale(${t.k.toFixed(4)},1)`);
   }, []);
 
-  /** Draw the time axis at the current zoom (`main`) and the overview's axis (`overview`), now or in
-   *  the next animation frame (`later`). A pending later draw is folded into the next call. */
-  const drawAxes = useCallback((main: boolean, overview: boolean, later = false) => {
-    if (axesFrameRef.current) {
-      cancelAnimationFrame(axesFrameRef.current.frame);
-      main ||= axesFrameRef.current.main;
-      overview ||= axesFrameRef.current.overview;
-      axesFrameRef.current = null;
-    }
-    if (later && typeof requestAnimationFrame === 'function') {
-      axesFrameRef.current = { main, overview, frame: requestAnimationFrame(() => ((axesFrameRef.current = null), drawAxes(main, overview))) };
-      return;
-    }
+  /** Draw the time axis at the current zoom (`main`) and the overview's axis (`overview`). */
+  const drawAxes = useCallback((main: boolean, overview: boolean) => {
     const g = geoRef.current;
     if (main && axisRef.current) {
       select(axisRef.current)
@@ -626,10 +617,7 @@ export const Timeline = memo(function Timeline({ model, width = 960, height, pin
       paint();
       placeOverlays();
     }
-    // another patient's axes follow in the next frame: their d3 joins (2-4 ms) would otherwise add
-    // to the frame of the commit, which holds React's work for the new patient already. That frame
-    // shows the earlier axes over a cleared canvas, as the overview strip does until it is idle
-    if (structural) drawAxes(!reset, true, newPatient);
+    if (structural) drawAxes(!reset, true);
     deferPaintRef.current = false;
 
     paintOverview(structural);
@@ -660,17 +648,32 @@ export const Timeline = memo(function Timeline({ model, width = 960, height, pin
   }, [applyTransform, drawAxes, makeTargets, paint, paintOverview, placeOverlays]);
 
   useLayoutEffect(() => {
-    if (live) return draw();
-    // not live yet: what is on its way, for automation and the benchmark
-    rootRef.current?.setAttribute('data-marks', String(model.marks.length));
-    rootRef.current?.setAttribute('data-render-complete', 'false');
-  }, [model, geo, xBase, draw, live]);
+    const onItsWay = () => {
+      // what is on its way, for automation and the benchmark
+      rootRef.current?.setAttribute('data-marks', String(model.marks.length));
+      rootRef.current?.setAttribute('data-render-complete', 'false');
+    };
+    if (!live) return onItsWay();
+    // another patient is drawn in the next frame (d3's axes, zoom and brush, the canvas, the hit
+    // targets: 4-6 ms), not in the frame of its commit, which holds React's render and commit for it
+    // already. Until then the canvas is blank, and nothing of the earlier patient goes on
+    if (patientRef.current !== null && patientRef.current !== model.patientId && typeof requestAnimationFrame === 'function') {
+      onItsWay();
+      idleRef.current?.();
+      idleRef.current = null;
+      if (paintFrameRef.current !== null) cancelAnimationFrame(paintFrameRef.current);
+      paintFrameRef.current = null;
+      clearPlot();
+      const frame = requestAnimationFrame(() => draw());
+      return () => cancelAnimationFrame(frame);
+    }
+    return draw();
+  }, [model, geo, xBase, draw, live, clearPlot]);
   useEffect(
     () => () => {
       idleRef.current?.();
       overviewIdleRef.current?.();
       if (paintFrameRef.current !== null) cancelAnimationFrame(paintFrameRef.current);
-      if (axesFrameRef.current) cancelAnimationFrame(axesFrameRef.current.frame);
     },
     [],
   );
