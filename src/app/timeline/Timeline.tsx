@@ -342,38 +342,29 @@ export const Timeline = memo(function Timeline({ model, width = 960, height, pin
     if (targetsRef.current) setAttr(targetsRef.current, 'transform', t.k === 1 && t.x === 0 ? 'translate(0,0)' : `translate(${t.x.toFixed(2)},0) scale(${t.k.toFixed(4)},1)`);
   }, []);
 
-  /** Draw the time axis at the current zoom (`main`) and the overview's axis (`overview`). */
-  const drawAxes = useCallback((main: boolean, overview: boolean) => {
+  /** Draw the time axis at the current zoom. */
+  const drawAxis = useCallback(() => {
     const g = geoRef.current;
-    if (main && axisRef.current) {
-      select(axisRef.current)
-        .call(axisBottom(transformRef.current.rescaleX(xBaseRef.current)).ticks(Math.max(2, Math.floor((g.plotRight - g.plotLeft) / 110))).tickSizeOuter(0))
-        .attr('font-family', FONT)
-        .attr('font-size', 11)
-        .call((a) => a.selectAll('text').attr('fill', INK))
-        .call((a) => a.selectAll('line,path').attr('stroke', MUTED));
-    }
-    if (overview && overviewAxisRef.current) {
-      select(overviewAxisRef.current)
-        .call(axisBottom(xBaseRef.current).ticks(Math.max(2, Math.floor((g.plotRight - g.plotLeft) / 90))).tickSizeOuter(0))
-        .attr('font-family', FONT)
-        .attr('font-size', 10)
-        .call((a) => a.selectAll('text').attr('fill', MUTED))
-        .call((a) => a.selectAll('line,path').attr('stroke', LINE));
-    }
+    if (!axisRef.current) return;
+    select(axisRef.current)
+      .call(axisBottom(transformRef.current.rescaleX(xBaseRef.current)).ticks(Math.max(2, Math.floor((g.plotRight - g.plotLeft) / 110))).tickSizeOuter(0))
+      .attr('font-family', FONT)
+      .attr('font-size', 11)
+      .call((a) => a.selectAll('text').attr('fill', INK))
+      .call((a) => a.selectAll('line,path').attr('stroke', MUTED));
   }, []);
 
   /** Position everything that depends on the x scale: the canvas, the overlays, the hit targets'
-   *  group, the axis (unless `axis` is false: the caller draws it), the brush. */
+   *  group, the axis, the brush. */
   const applyTransform = useCallback(
-    (t: ZoomTransform, fromZoom = true, axis = true) => {
+    (t: ZoomTransform, fromZoom = true) => {
       const start = performance.now();
       transformRef.current = t;
       const g = geoRef.current;
       paint();
       placeOverlays();
       if (!fromZoom) placeTargets();
-      if (axis) drawAxes(true, false);
+      drawAxis();
       if (brushRef.current && brushBehaviourRef.current && !brushingRef.current) {
         const full = t.k === 1 && t.x === 0;
         select(brushRef.current).call(brushBehaviourRef.current.move, full ? null : [t.invertX(g.plotLeft), t.invertX(g.plotRight)]);
@@ -384,7 +375,7 @@ export const Timeline = memo(function Timeline({ model, width = 960, height, pin
       rootRef.current?.setAttribute('data-zoom-ms', (performance.now() - start).toFixed(2));
       rootRef.current?.setAttribute('data-zoom-k', t.k.toFixed(3));
     },
-    [paint, placeOverlays, placeTargets, drawAxes],
+    [paint, placeOverlays, placeTargets, drawAxis],
   );
 
   // the canvases' backing stores follow their displayed size (the SVG scales down with its
@@ -594,6 +585,14 @@ export const Timeline = memo(function Timeline({ model, width = 960, height, pin
       // a tooltip names a mark by its id, which another patient may have too
       else if (newPatient && hoverRef.current) setHover(null);
       patientRef.current = model.patientId;
+      if (overviewAxisRef.current) {
+        select(overviewAxisRef.current)
+          .call(axisBottom(xBase).ticks(Math.max(2, Math.floor((g.plotRight - g.plotLeft) / 90))).tickSizeOuter(0))
+          .attr('font-family', FONT)
+          .attr('font-size', 10)
+          .call((a) => a.selectAll('text').attr('fill', MUTED))
+          .call((a) => a.selectAll('line,path').attr('stroke', LINE));
+      }
     }
 
     // roving tabindex: one element in the tab order, over the active mark, with the spoken label
@@ -612,12 +611,11 @@ export const Timeline = memo(function Timeline({ model, width = 960, height, pin
     }
     // a new structure or geometry: everything x-dependent (canvas, overlays, axis, hit targets'
     // group); a progressive result only repaints the canvas and moves the rings
-    if (structural && !reset) applyTransform(transformRef.current, false, false);
+    if (structural && !reset) applyTransform(transformRef.current, false);
     else if (!structural) {
       paint();
       placeOverlays();
     }
-    if (structural) drawAxes(!reset, true);
     deferPaintRef.current = false;
 
     paintOverview(structural);
@@ -645,7 +643,7 @@ export const Timeline = memo(function Timeline({ model, width = 960, height, pin
       };
       idleRef.current = whenIdle(slice, IDLE_NEED_MS);
     }
-  }, [applyTransform, drawAxes, makeTargets, paint, paintOverview, placeOverlays]);
+  }, [applyTransform, makeTargets, paint, paintOverview, placeOverlays]);
 
   useLayoutEffect(() => {
     const onItsWay = () => {
