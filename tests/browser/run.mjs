@@ -5,7 +5,7 @@
 // Node CLI on the same model folder and patients the page is served, so page and CLI must agree.
 //
 // To add a check: append { name, run } to CHECKS (`only: 'webgpu'` limits it to one run). `run(ctx)` throws to fail; ctx is
-//   { page, run, origin, requests, cspViolations, pageErrors, expected, fixture }.
+//   { page, run, origin, requests, cspViolations, pageErrors, expected, fixture } (fixture: { model, patient, cohort: the sample patients by id }).
 // Env: CHROMIUM_PATH (default /usr/bin/chromium), CI=true (a missing Chromium fails instead of
 // skipping), BROWSER_TIMEOUT_MS (per wait, default 120000), BROWSER_RUNS=webgpu,wasm (a subset), BROWSER_ONLY=<regex> (only matching checks, while developing).
 import { execFile, spawn } from 'node:child_process';
@@ -180,15 +180,11 @@ const CHECKS = [
       await page.waitForSelector(`.tl[data-patient-id="${fixture.patient.id}"][data-render-complete=true]`);
       // the patient to open: the listed one whose time span differs most from this patient's, so that
       // the axes must change
-      const cohort = await page.evaluate(async () => {
-        const text = await (await fetch('/cohort/patients.jsonl')).text();
-        return Object.fromEntries(text.split('\n').filter(Boolean).map((l) => JSON.parse(l)).map((p) => [p.id, p.visits.map((v) => v.date)]));
-      });
-      const spanOf = (id) => [Math.min(...cohort[id].map(Date.parse)), Math.max(...cohort[id].map(Date.parse))];
+      const spanOf = (id) => visitSpan(fixture.cohort.get(id));
       const listed = await page.locator('[data-testid=patient-list] li').evaluateAll((lis) => lis.map((li) => li.getAttribute('data-patient-id')));
       const [a0, a1] = spanOf(fixture.patient.id);
       const other = listed
-        .filter((id) => id !== fixture.patient.id && cohort[id]?.length)
+        .filter((id) => id !== fixture.patient.id && fixture.cohort.get(id)?.visits.length)
         .map((id) => [id, Math.abs(spanOf(id)[0] - a0) + Math.abs(spanOf(id)[1] - a1)])
         .sort((x, y) => y[1] - x[1])[0][0];
       const problems = [];
@@ -218,7 +214,7 @@ const CHECKS = [
       for (const later of ['timeline-card', 'feedback-panel', 'whatif-panel', 'compare-panel']) if (touched.includes(later)) problems.push(`the click's own render changed ${later}`);
       // then everything shows the new patient: the timeline, and the feedback panel's targets (the
       // whole explanation, and a visit by its number, 1 to the patient's visit count)
-      const visits = cohort[other].length;
+      const visits = fixture.cohort.get(other).visits.length;
       await page.waitForSelector(`.tl[data-patient-id="${other}"][data-render-complete=true]`, { timeout: 10_000 }).catch(() => problems.push('the timeline did not follow to the new patient'));
       // (the chart is drawn a frame after the timeline's commit)
       await expectAxesOn(page, spanOf(other), `the patient opened (${other})`, problems);
@@ -293,17 +289,16 @@ const CHECKS = [
       await page.mouse.up();
       await expectK(2, 'a brush over half the overview');
       // the plot shows the brushed half of the chart's domain (the visit span, padded)
-      const cohort = await page.evaluate(async () => Object.fromEntries((await (await fetch('/cohort/patients.jsonl')).text()).split('\n').filter(Boolean).map((l) => JSON.parse(l)).map((p) => [p.id, p.visits.map((v) => Date.parse(v.date))])));
-      const [t0, t1] = [Math.min(...cohort[fixture.patient.id]), Math.max(...cohort[fixture.patient.id])];
+      const [t0, t1] = visitSpan(fixture.patient);
       const pad = Math.max(15 * 864e5, (t1 - t0) * 0.02);
       const [lo, hi] = [t0 - pad, t1 + pad];
       await expectAxisSpan(page, 'timeline-axis', [lo + (hi - lo) / 4, lo + (3 * (hi - lo)) / 4], 'the brushed plot does not show the middle half of the span', problems);
       // zoomed in, another patient opens at the full view, with its own axes
-      const other = Object.keys(cohort).find((id) => id !== fixture.patient.id && cohort[id].length > 1);
+      const other = [...fixture.cohort.values()].find((p) => p.id !== fixture.patient.id && p.visits.length > 1).id;
       await selectPatient(page, other);
       await page.waitForSelector(`.tl[data-patient-id="${other}"][data-render-complete=true]`);
       await expectK(1, 'another patient');
-      await expectAxesOn(page, [Math.min(...cohort[other]), Math.max(...cohort[other])], `the patient opened zoomed in (${other})`, problems);
+      await expectAxesOn(page, visitSpan(fixture.cohort.get(other)), `the patient opened zoomed in (${other})`, problems);
       await page.locator('[data-testid=patient-search]').fill('');
       if (problems.length) throw new Error(problems.join('; '));
     },
@@ -961,6 +956,9 @@ async function expectMarksPainted(page, events, what, bothHalves = false) {
   if (!painted) throw new Error(`the timeline canvas does not show the ${events} events of ${what}${bothHalves ? ' in both halves of the plot' : ''}`);
 }
 
+/** A patient's first and last visit dates (ms). */
+const visitSpan = (patient) => [Math.min(...patient.visits.map((v) => Date.parse(v.date))), Math.max(...patient.visits.map((v) => Date.parse(v.date)))];
+
 /** Both time axes of the timeline show the span [t0, t1] (ms), padded as the chart pads it (2%, at
  *  least 15 days a side). */
 async function expectAxesOn(page, [t0, t1], who, problems) {
@@ -1055,6 +1053,7 @@ async function prepareFixture() {
   const model = index.find((m) => m.id === 'exbehrt') ?? index[0];
   if (!model) throw new Error('dist/models/index.json lists no models');
   const lines = readFileSync(need('cohort/patients.jsonl', 'the sample patients (public/cohort) are missing'), 'utf8').split('\n').filter((l) => l.trim());
+  const cohort = new Map(lines.map((l) => JSON.parse(l)).map((p) => [p.id, p]));
   // the second patient, so that selecting it changes the app's default (the first)
   const patient = JSON.parse(lines[Math.min(1, lines.length - 1)]);
   const tmp = mkdtempSync(join(tmpdir(), 'exbehrt-browser-'));
@@ -1078,7 +1077,7 @@ async function prepareFixture() {
     writeFileSync(editedFile, JSON.stringify(edited) + '\n');
     const wi = await promisify(execFile)(process.execPath, [join(ROOT, 'bin/exbehrt.mjs'), 'predict', '--model', join(DIST, model.path), '--patients', editedFile], { cwd: ROOT });
     const expectedWhatIf = wi.stdout.trim().split('\n').map((l) => JSON.parse(l)).find((r) => r.task === 'hf_12m');
-    return { fixture: { model, patient }, expected, expectedEg, expectedUi, expectedWhatIf, expectedTeach };
+    return { fixture: { model, patient, cohort }, expected, expectedEg, expectedUi, expectedWhatIf, expectedTeach };
   } catch (e) {
     throw new Error(`computing the expected risk with the CLI failed: ${e.stderr || e.message}`);
   } finally {
