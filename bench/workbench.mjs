@@ -160,7 +160,7 @@ try {
       const open = async (traced) => {
         const page = await workbenchWith(longFile, 120_000);
         await page.waitForSelector(`.tl[data-patient-id="${longId}"][data-render-complete=true]`);
-        const other = await page.locator('[data-testid=patient-list] li').nth(1).getAttribute('data-patient-id');
+        const other = await page.locator('[data-testid=patient-list] [role=option]').nth(1).getAttribute('data-patient-id');
         await page.locator(`[data-testid="patient-${other}"]`).click();
         await page.waitForSelector(`.tl[data-patient-id="${other}"][data-render-complete=true]`);
         await page.locator(`[data-testid="patient-${longId}"]`).scrollIntoViewIfNeeded();

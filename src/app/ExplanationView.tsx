@@ -6,6 +6,7 @@ import type { Patient } from '../data/schema';
 import type { Explanation } from '../state/store';
 import type { ExportContext } from './export';
 import { ExportBar } from './ExportBar';
+import { TIMELINE_AFTER_FRAMES, useLaterValue } from './Later';
 import { buildTimeline, modalityTotals, topCodes } from './timeline/model';
 import { ModalityBars } from './timeline/ModalityBars';
 import { svgWidthFor, Timeline } from './timeline/Timeline';
@@ -38,10 +39,9 @@ function useWidth(fallback: number) {
 export function ExplanationView({ patient, explanation, pinnedId, onPin, onRemove, exportContext }: ExplanationViewProps) {
   // progressive results arrive several times a second: the chart, bars and table re-render in a
   // deferred (interruptible) render, so no progress update becomes a long task on the main thread
-  // A newly opened patient likewise: the click's own render shows the selection and the risk at
-  // once, and the timeline (a long patient's takes most of a frame to build and commit) follows in
-  // the deferred render, which React splits into slices between frames
-  const shown = useDeferredValue(patient);
+  // A newly opened patient follows the click two frames later, in a transition (Later.tsx: the
+  // click's own render and its layout come first, each in a frame of its own)
+  const shown = useLaterValue(patient, TIMELINE_AFTER_FRAMES);
   const latest = useDeferredValue(explanation?.result ?? null);
   const r = latest && latest.patientId === shown.id ? latest : null;
   const model = useMemo(() => buildTimeline(shown, r), [shown, r]);

@@ -1,25 +1,39 @@
-// Panels off the critical path of opening a patient: they follow the click in a render and commit of
-// their own, when the page is next idle, instead of lengthening the click's frame.
+// Opening a patient, frame by frame. The click's own render shows the selection and the risk; the
+// rest follows in renders of their own, each in a later frame, so that no frame holds two of them:
+//   frame 0  the click: React's render and commit of the selection and the risk card
+//   frame 1  the browser lays out and paints that
+//   frame 2  the timeline's render and commit for the new patient (ExplanationView, a transition)
+//   frame 3  the browser lays that out
+//   frame 4  the timeline's draw (d3 axes, overlays; Timeline.tsx), then its paint in parts
+//   frame 6+ the panels under the timeline (Later), when the page is next idle
+// On a 2-core machine each of these is 3-10 ms; two in one frame went past 16 ms (BENCHMARKS.md).
 import { startTransition, useEffect, useRef, useState, type ReactNode } from 'react';
-import { whenIdle } from './timeline/idle';
+import { afterFrames, whenIdle } from './timeline/idle';
 
-/** `value` as of the last idle period (at most ~500 ms behind): the first render has it at once; a
- *  new one is taken when the page is next idle, in a transition (a render React splits into slices
- *  that yield to frames and input). */
-export function useIdleValue<T>(value: T): T {
+/** Animation frames after the click before the timeline renders the new patient. */
+export const TIMELINE_AFTER_FRAMES = 2;
+/** Animation frames after the click before the panels under the timeline wait for an idle period:
+ *  after the timeline's render, layout and draw. */
+const PANELS_AFTER_FRAMES = 6;
+
+/** `value`, `frames` animation frames after it changed (and, with `idle`, once the page is next idle
+ *  after that), set in a transition: a render React splits into slices that yield to frames and
+ *  input. The first render has it at once; a newer value restarts the wait. */
+export function useLaterValue<T>(value: T, frames: number, idle = false): T {
   const [shown, setShown] = useState(() => value);
   useEffect(() => {
     if (Object.is(shown, value)) return;
-    return whenIdle(() => startTransition(() => setShown(() => value)));
-  }, [value, shown]);
+    const show = () => startTransition(() => setShown(() => value));
+    return idle ? whenIdle(show, 0, frames) : afterFrames(frames, show);
+  }, [value, shown, frames, idle]);
   return shown;
 }
 
 /** Its children; but when `id` changes (another patient opened), the children of the last render
- *  before it until the page is next idle. React skips elements it has rendered already, so the
- *  click's own render and commit leave these panels alone; they update a frame or two later. */
+ *  before it until the timeline has been drawn and the page is idle. React skips elements it has
+ *  rendered already, so the click's own render and commit leave these panels alone. */
 export function Later({ id, children }: { id: string; children: ReactNode }) {
-  const shownId = useIdleValue(id);
+  const shownId = useLaterValue(id, PANELS_AFTER_FRAMES, true);
   const last = useRef(children);
   if (shownId === id) last.current = children;
   return last.current;

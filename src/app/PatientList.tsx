@@ -1,11 +1,16 @@
 // A searchable list of the cohort's patients (id, age, sex). A listbox: Tab focuses it, arrow keys,
 // Home and End move the selection, typing in the search box filters by id.
-import { useId, useMemo, useState, type KeyboardEvent, memo } from 'react';
+import { useId, useMemo, useState, type CSSProperties, type KeyboardEvent, memo } from 'react';
 import type { Patient } from '../data/schema';
 import { ageAtLastVisit } from './format';
 
 /** Rows rendered at most; the search narrows the rest down. */
 export const MAX_ROWS = 250;
+/** Rows per block of the list. A block out of the list's view is skipped by layout, paint and hit
+ *  testing (`content-visibility: auto`). Blocks, not rows: each such element costs the browser an
+ *  intersection check and a clipped layer to hit-test on every frame that changes anything on the
+ *  page, and with 200 rows that was ~1 ms a frame (BENCHMARKS.md, 2026-12-06, sixth session). */
+export const ROWS_PER_BLOCK = 20;
 
 export interface PatientListProps {
   patients: Patient[];
@@ -80,13 +85,26 @@ export const PatientList = memo(function PatientList({ patients, selectedId, onS
         className="patient-list"
         data-testid="patient-list"
       >
-        {shown.map((p) => (
-          <PatientRow key={p.id} patient={p} optionId={optionId(p.id)} selected={p.id === selectedId} risk={risks?.[p.id]} onSelect={onSelect} />
+        {blocksOf(shown).map((block, b) => (
+          // presentational wrappers: the accessibility tree sees the options as the listbox's own
+          <li key={b} role="none" className="patient-block" style={{ '--rows': block.length } as CSSProperties}>
+            <ul role="none">
+              {block.map((p) => (
+                <PatientRow key={p.id} patient={p} optionId={optionId(p.id)} selected={p.id === selectedId} risk={risks?.[p.id]} onSelect={onSelect} />
+              ))}
+            </ul>
+          </li>
         ))}
       </ul>
     </section>
   );
 });
+
+function blocksOf<T>(rows: T[]): T[][] {
+  const blocks: T[][] = [];
+  for (let i = 0; i < rows.length; i += ROWS_PER_BLOCK) blocks.push(rows.slice(i, i + ROWS_PER_BLOCK));
+  return blocks;
+}
 
 interface PatientRowProps {
   patient: Patient;

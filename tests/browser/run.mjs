@@ -181,7 +181,7 @@ const CHECKS = [
       // the patient to open: the listed one whose time span differs most from this patient's, so that
       // the axes must change
       const spanOf = (id) => visitSpan(fixture.cohort.get(id));
-      const listed = await page.locator('[data-testid=patient-list] li').evaluateAll((lis) => lis.map((li) => li.getAttribute('data-patient-id')));
+      const listed = await page.locator('[data-testid=patient-list] [role=option]').evaluateAll((lis) => lis.map((li) => li.getAttribute('data-patient-id')));
       const [a0, a1] = spanOf(fixture.patient.id);
       const other = listed
         .filter((id) => id !== fixture.patient.id && fixture.cohort.get(id)?.visits.length)

@@ -1,7 +1,8 @@
 // The timeline's idle-time scheduling (src/app/timeline/idle.ts): deferred work waits for an idle
-// period with enough of it left, and hit targets are made in chunks while the period lasts.
+// period with enough of it left, and hit targets are made in chunks while the period lasts; the
+// steps of opening a patient wait for later animation frames.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { inChunks, whenIdle } from '../../src/app/timeline/idle';
+import { afterFrames, inChunks, whenIdle } from '../../src/app/timeline/idle';
 
 /** A fake idle scheduler: `idle(ms, timedOut)` runs the pending callbacks with `ms` left. */
 function fakeIdle() {
@@ -19,7 +20,56 @@ function fakeIdle() {
   };
 }
 
+/** A fake animation-frame clock: `frame()` runs the callbacks pending at its start. */
+function fakeFrames() {
+  let next = 1;
+  const pending = new Map<number, FrameRequestCallback>();
+  vi.stubGlobal('requestAnimationFrame', (f: FrameRequestCallback) => (pending.set(next, f), next++));
+  vi.stubGlobal('cancelAnimationFrame', (h: number) => pending.delete(h));
+  return {
+    pending: () => pending.size,
+    frame() {
+      const now = [...pending.values()];
+      pending.clear();
+      for (const f of now) f(0);
+    },
+  };
+}
+
 afterEach(() => vi.unstubAllGlobals());
+
+describe('afterFrames', () => {
+  it('runs at the start of the n-th frame, or at once without frames', () => {
+    const frames = fakeFrames();
+    const ran: string[] = [];
+    afterFrames(3, () => ran.push('third'));
+    afterFrames(1, () => ran.push('first'));
+    frames.frame();
+    expect(ran).toEqual(['first']);
+    frames.frame();
+    expect(ran).toEqual(['first']);
+    frames.frame();
+    expect(ran).toEqual(['first', 'third']);
+    expect(frames.pending()).toBe(0);
+    afterFrames(0, () => ran.push('now'));
+    expect(ran).toEqual(['first', 'third', 'now']);
+    vi.unstubAllGlobals();
+    vi.stubGlobal('requestAnimationFrame', undefined);
+    afterFrames(2, () => ran.push('node'));
+    expect(ran.at(-1)).toBe('node');
+  });
+  it('can be cancelled between frames', () => {
+    const frames = fakeFrames();
+    const ran: string[] = [];
+    const cancel = afterFrames(2, () => ran.push('x'));
+    frames.frame();
+    cancel();
+    frames.frame();
+    frames.frame();
+    expect(ran).toEqual([]);
+    expect(frames.pending()).toBe(0);
+  });
+});
 
 describe('whenIdle', () => {
   it('waits for an idle period with the time it needs, or for the timeout', () => {
@@ -34,6 +84,28 @@ describe('whenIdle', () => {
     whenIdle(() => ran.push(-1), 4);
     idle.idle(0, true); // the browser's timeout: runs whatever is left
     expect(ran).toEqual([9, -1]);
+  });
+  it('with frames, asks for idle time only from that frame on; cancellable before and after', () => {
+    const frames = fakeFrames();
+    const idle = fakeIdle();
+    const ran: string[] = [];
+    whenIdle(() => ran.push('a'), 4, 2);
+    idle.idle(10); // nothing asked yet
+    frames.frame();
+    expect(idle.pending()).toBe(0);
+    frames.frame();
+    expect(idle.pending()).toBe(1);
+    idle.idle(10);
+    expect(ran).toEqual(['a']);
+    const early = whenIdle(() => ran.push('b'), 4, 1);
+    early();
+    frames.frame();
+    const late = whenIdle(() => ran.push('c'), 4, 1);
+    frames.frame();
+    late();
+    idle.idle(10);
+    expect(ran).toEqual(['a']);
+    expect(idle.pending() + frames.pending()).toBe(0);
   });
   it('can be cancelled, also after it has asked again', () => {
     const idle = fakeIdle();

@@ -75,7 +75,7 @@ import {
   type PlotScene,
   type ScenePart,
 } from './scene';
-import { IDLE_NEED_MS, inChunks, whenIdle } from './idle';
+import { afterFrames, IDLE_NEED_MS, inChunks, whenIdle } from './idle';
 import './timeline.css';
 
 export interface TimelineProps {
@@ -302,22 +302,36 @@ export const Timeline = memo(function Timeline({ model, width = 960, height, pin
     drawPlotScene(ctx, plotScene(modelRef.current, g, transformRef.current.rescaleX(xBaseRef.current)), scale[0], scale[1]);
   }, [clearPlot]);
 
+  /** Draw the overview strip's time axis (the whole span, at the base scale). */
+  const drawOverviewAxis = useCallback(() => {
+    const g = geoRef.current;
+    if (!overviewAxisRef.current) return;
+    select(overviewAxisRef.current)
+      .call(axisBottom(xBaseRef.current).ticks(Math.max(2, Math.floor((g.plotRight - g.plotLeft) / 90))).tickSizeOuter(0))
+      .attr('font-family', FONT)
+      .attr('font-size', 10)
+      .call((a) => a.selectAll('text').attr('fill', MUTED))
+      .call((a) => a.selectAll('line,path').attr('stroke', LINE));
+  }, []);
+
   /** Paint the overview strip (its ground and one bar per visit): on data updates only. `later`:
-   *  when the page is next idle (a new patient or a new timeline: a few ms that would otherwise
-   *  lengthen the frame that lays it out); a progressive result recolours it at once. */
+   *  a new patient or a new timeline, whose strip (and its axis) is drawn when the page is next idle
+   *  from the next frame on, not in the frame of the plot's draw (a few ms that would lengthen it);
+   *  a progressive result recolours it at once. */
   const paintOverview = useCallback((later = false) => {
     overviewIdleRef.current?.();
     overviewIdleRef.current = null;
     const now = () => {
       overviewIdleRef.current = null;
+      if (later) drawOverviewAxis();
       const ctx = overviewCanvasRef.current?.getContext('2d', { alpha: false });
       const scale = overviewScaleRef.current;
       if (!ctx || !scale) return;
       drawOverviewScene(ctx, overviewScene(modelRef.current, geoRef.current, xBaseRef.current), scale[0], scale[1]);
     };
-    if (later) overviewIdleRef.current = whenIdle(now, IDLE_NEED_MS);
+    if (later) overviewIdleRef.current = whenIdle(now, IDLE_NEED_MS, 1);
     else now();
-  }, []);
+  }, [drawOverviewAxis]);
 
   /** Move the focus target and the pin ring onto their marks at the current zoom. */
   const placeOverlays = useCallback(() => {
@@ -585,14 +599,6 @@ export const Timeline = memo(function Timeline({ model, width = 960, height, pin
       // a tooltip names a mark by its id, which another patient may have too
       else if (newPatient && hoverRef.current) setHover(null);
       patientRef.current = model.patientId;
-      if (overviewAxisRef.current) {
-        select(overviewAxisRef.current)
-          .call(axisBottom(xBase).ticks(Math.max(2, Math.floor((g.plotRight - g.plotLeft) / 90))).tickSizeOuter(0))
-          .attr('font-family', FONT)
-          .attr('font-size', 10)
-          .call((a) => a.selectAll('text').attr('fill', MUTED))
-          .call((a) => a.selectAll('line,path').attr('stroke', LINE));
-      }
     }
 
     // roving tabindex: one element in the tab order, over the active mark, with the spoken label
@@ -641,7 +647,8 @@ export const Timeline = memo(function Timeline({ model, width = 960, height, pin
         idleRef.current = done ? null : whenIdle(slice, IDLE_NEED_MS);
         if (done) rootRef.current?.setAttribute('data-render-complete', 'true');
       };
-      idleRef.current = whenIdle(slice, IDLE_NEED_MS);
+      // after a structural draw, from the next frame on (as the overview strip)
+      idleRef.current = whenIdle(slice, IDLE_NEED_MS, structural ? 1 : 0);
     }
   }, [applyTransform, makeTargets, paint, paintOverview, placeOverlays]);
 
@@ -652,10 +659,11 @@ export const Timeline = memo(function Timeline({ model, width = 960, height, pin
       rootRef.current?.setAttribute('data-render-complete', 'false');
     };
     if (!live) return onItsWay();
-    // another patient is drawn in the next frame (d3's axes, zoom and brush, the canvas, the hit
-    // targets: 2.4-3.4 ms in traces of a 2,000-event patient), not in the frame of its commit, which
-    // holds React's render and commit for it already. Until then the canvas is blank, and nothing of
-    // the earlier patient goes on
+    // another patient is drawn in the second frame after its commit (d3's axes, zoom and brush, the
+    // canvas, the hit targets: 2.4-3.4 ms in traces of a 2,000-event patient): the frame of the commit
+    // holds React's render and commit for it already, the next one the browser's layout of what
+    // React changed (Later.tsx). Until then the canvas is blank, and nothing of the earlier patient
+    // goes on
     if (patientRef.current !== null && patientRef.current !== model.patientId && typeof requestAnimationFrame === 'function') {
       onItsWay();
       idleRef.current?.();
@@ -663,8 +671,7 @@ export const Timeline = memo(function Timeline({ model, width = 960, height, pin
       if (paintFrameRef.current !== null) cancelAnimationFrame(paintFrameRef.current);
       paintFrameRef.current = null;
       clearPlot();
-      const frame = requestAnimationFrame(() => draw());
-      return () => cancelAnimationFrame(frame);
+      return afterFrames(2, draw);
     }
     return draw();
   }, [model, geo, xBase, draw, live, clearPlot]);
