@@ -172,7 +172,7 @@ const CHECKS = [
     },
   },
   {
-    name: 'opening a patient: the click updates the risk card at once; the timeline follows in a render of its own (drawn a frame later) and the panels below it when the page is next idle, all on the new patient (the second reference reset in the same controls); an action in a panel not yet updated does nothing',
+    name: 'opening a patient: the click updates the risk card at once; the timeline follows in a render of its own two frames later, and the panels below it after the timeline, all on the new patient (the second reference reset in the same controls); an action in a panel not yet updated does nothing',
     only: 'wasm', // the page's rendering order, not the engine
     async run({ page, fixture }) {
       await selectPatient(page, fixture.patient.id);
@@ -196,11 +196,23 @@ const CHECKS = [
       await page.locator('[data-testid=reference-b-mode]').evaluate((el) => (el.dataset.before = 'yes'));
       // the cards the click's own task changes: React renders and commits a click's update in a
       // microtask of the click; a deferred render and an idle one come in later tasks
-      const touched = await page.evaluate(async (id) => {
+      const visits = fixture.cohort.get(other).visits.length;
+      const touched = await page.evaluate(async ({ id, visits }) => {
         const records = [];
         const mo = new MutationObserver((ms) => records.push(...ms));
         mo.observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
         document.querySelector(`[data-testid="patient-${id}"]`).click();
+        // the animation frame (1: the first after the click) in which each part is first seen on the
+        // new patient (Later.tsx: the timeline renders in frame 2, the panels from frame 9 on)
+        const seen = (globalThis.__opened = { timeline: null, panels: null });
+        let frame = 0;
+        const look = () => {
+          frame++;
+          if (seen.timeline === null && document.querySelector(`.tl[data-patient-id="${id}"]`)) seen.timeline = frame;
+          if (seen.panels === null && document.querySelector('[data-testid=feedback-target] option[value=visit]')?.textContent === `A visit (1 to ${visits})`) seen.panels = frame;
+          if ((seen.timeline === null || seen.panels === null) && frame < 600) requestAnimationFrame(look);
+        };
+        requestAnimationFrame(look);
         await Promise.resolve();
         await Promise.resolve();
         records.push(...mo.takeRecords());
@@ -209,12 +221,11 @@ const CHECKS = [
         // edit the patient just opened
         document.querySelector('[data-testid=whatif-panel] [data-testid=add-event]').click();
         return [...new Set(records.map((m) => (m.target.nodeType === 1 ? m.target : m.target.parentElement)?.closest('section[data-testid]')?.getAttribute('data-testid')).filter(Boolean))];
-      }, other);
+      }, { id: other, visits });
       if (!touched.includes('risk-card')) problems.push(`the click did not update the risk card (changed: ${touched.join(', ')})`);
       for (const later of ['timeline-card', 'feedback-panel', 'whatif-panel', 'compare-panel']) if (touched.includes(later)) problems.push(`the click's own render changed ${later}`);
       // then everything shows the new patient: the timeline, and the feedback panel's targets (the
       // whole explanation, and a visit by its number, 1 to the patient's visit count)
-      const visits = fixture.cohort.get(other).visits.length;
       await page.waitForSelector(`.tl[data-patient-id="${other}"][data-render-complete=true]`, { timeout: 10_000 }).catch(() => problems.push('the timeline did not follow to the new patient'));
       // (the chart is drawn a frame after the timeline's commit)
       await expectAxesOn(page, spanOf(other), `the patient opened (${other})`, problems);
@@ -222,6 +233,10 @@ const CHECKS = [
         .waitForFunction((n) => document.querySelector('[data-testid=feedback-target] option[value=visit]')?.textContent === `A visit (1 to ${n})`, visits, { timeout: 10_000 })
         .catch(async () => problems.push(`the feedback panel did not follow: its visit target reads ${JSON.stringify(await page.locator('[data-testid=feedback-target] option[value=visit]').textContent())}, expected 1 to ${visits}`));
       await page.waitForTimeout(500);
+      const opened = await page.evaluate(() => globalThis.__opened);
+      // frames 1 and 2 are the click's layout and paint, and the timeline's render (seen from 3 on)
+      if (!(opened.timeline >= 3)) problems.push(`the timeline showed the new patient in frame ${opened.timeline} after the click, before its render's own frame`);
+      if (!(opened.panels > opened.timeline)) problems.push(`the panels below the timeline followed in frame ${opened.panels}, not after the timeline (frame ${opened.timeline})`);
       const refB = await page.locator('[data-testid=reference-b-mode]').evaluate((el) => ({ same: el.dataset.before === 'yes', value: el.value }));
       if (!refB.same) problems.push('the second reference\'s form controls were replaced for the new patient');
       if (refB.value !== 'matched') problems.push(`the second reference reads ${refB.value} for the new patient, not "matched"`);

@@ -559,7 +559,10 @@ export const Timeline = memo(function Timeline({ model, width = 960, height, pin
     const state = targetsForRef.current;
     if (state.made >= model.marks.length) return true;
     const last = Math.min(model.marks.length, state.made + TARGETS_PER_SLICE);
-    const frag = document.createDocumentFragment();
+    // each slice in a group of its own: the browser's style, layout and pre-paint of the next frame
+    // then visit the new slice and the few dozen groups, not every target made so far (one flat
+    // group made the last slices' frames the slowest)
+    const slice = document.createElementNS('http://www.w3.org/2000/svg', 'g');
     const end = inChunks(state.made, last, TARGETS_PER_CHUNK, deadline, IDLE_NEED_MS / 2, (i) => {
       const m = model.marks[i];
       const b = markBox(m, g, visitLeft((t) => xb(t), m.time));
@@ -569,9 +572,9 @@ export const Timeline = memo(function Timeline({ model, width = 960, height, pin
       r.setAttribute('width', String(b.width));
       r.setAttribute('height', b.height.toFixed(2));
       r.setAttribute('data-mark', m.id);
-      frag.appendChild(r);
+      slice.appendChild(r);
     });
-    group.appendChild(frag);
+    group.appendChild(slice);
     state.made = end;
     return end >= model.marks.length;
   }, []);
