@@ -1,7 +1,8 @@
 // Opening a patient, frame by frame. The click's own render shows the selection and the risk; the
 // rest follows in renders of their own, each in a later frame, so that no frame holds two of them:
-//   frame 0  the click: React's render and commit of the selection and the risk card
-//   frame 1  the browser lays out and paints that
+//   frame 0  the click: React's render and commit of the selection and the risk card, and the
+//            browser's style and layout of it (in the click's task)
+//   frame 1  the browser paints that
 //   frame 2  the timeline's render and commit for the new patient (ExplanationView, a transition)
 //   frame 3  the browser lays that out
 //   frame 4  the timeline's draw (d3 axes, overlays; Timeline.tsx)
