@@ -304,9 +304,7 @@ const CHECKS = [
       await page.mouse.up();
       await expectK(2, 'a brush over half the overview');
       // the plot shows the brushed half of the chart's domain (the visit span, padded)
-      const [t0, t1] = visitSpan(fixture.patient);
-      const pad = Math.max(15 * 864e5, (t1 - t0) * 0.02);
-      const [lo, hi] = [t0 - pad, t1 + pad];
+      const [lo, hi] = chartDomain(visitSpan(fixture.patient));
       await expectAxisSpan(page, 'timeline-axis', [lo + (hi - lo) / 4, lo + (3 * (hi - lo)) / 4], 'the brushed plot does not show the middle half of the span', problems);
       // zoomed in, another patient opens at the full view, with its own axes
       const other = [...fixture.cohort.values()].find((p) => p.id !== fixture.patient.id && p.visits.length > 1).id;
@@ -974,11 +972,16 @@ async function expectMarksPainted(page, events, what, bothHalves = false) {
 /** A patient's first and last visit dates (ms). */
 const visitSpan = (patient) => [Math.min(...patient.visits.map((v) => Date.parse(v.date))), Math.max(...patient.visits.map((v) => Date.parse(v.date)))];
 
-/** Both time axes of the timeline show the span [t0, t1] (ms), padded as the chart pads it (2%, at
+/** The chart's time domain for a visit span [t0, t1] (ms): padded as the chart pads it (2%, at
  *  least 15 days a side). */
-async function expectAxesOn(page, [t0, t1], who, problems) {
+function chartDomain([t0, t1]) {
   const pad = Math.max(15 * 864e5, (t1 - t0) * 0.02);
-  for (const axis of ['timeline-axis', 'timeline-overview-axis']) await expectAxisSpan(page, axis, [t0 - pad, t1 + pad], `the ${axis} does not show ${who}`, problems);
+  return [t0 - pad, t1 + pad];
+}
+
+/** Both time axes of the timeline show the span [t0, t1] (ms), padded as the chart pads it. */
+async function expectAxesOn(page, span, who, problems) {
+  for (const axis of ['timeline-axis', 'timeline-overview-axis']) await expectAxisSpan(page, axis, chartDomain(span), `the ${axis} does not show ${who}`, problems);
 }
 
 /** An axis shows the domain [lo, hi] (ms, within 0.5% of it): every tick inside it, and the first

@@ -28,7 +28,7 @@
 //   const ms = performance.now() - t0;
 // where plot is root.querySelector('[data-testid=timeline-plot]'); first render likewise from
 // mounting until the first rAF + setTimeout after data-render-complete is "true".
-import { axisBottom, brushX, scaleUtc, select, zoom, zoomIdentity, zoomTransform, type BrushBehavior, type D3BrushEvent, type D3ZoomEvent, type ZoomBehavior, type ZoomTransform } from 'd3';
+import { axisBottom, brushX, scaleUtc, select, zoom, zoomIdentity, zoomTransform, type BrushBehavior, type D3BrushEvent, type D3ZoomEvent, type ScaleTime, type ZoomBehavior, type ZoomTransform } from 'd3';
 import {
   memo,
   useCallback,
@@ -126,6 +126,26 @@ function inkOn(fill: string): string {
 }
 
 const isIdentity = (t: ZoomTransform) => t.k === 1 && t.x === 0 && t.y === 0;
+
+/** How a time axis looks: px of plot width per tick, font size, label and line colours. */
+interface AxisStyle {
+  pxPerTick: number;
+  fontSize: number;
+  text: string;
+  line: string;
+}
+const MAIN_AXIS: AxisStyle = { pxPerTick: 110, fontSize: 11, text: INK, line: MUTED };
+const OVERVIEW_AXIS: AxisStyle = { pxPerTick: 90, fontSize: 10, text: MUTED, line: LINE };
+
+/** Draw a time axis for `x` into `el` (d3 joins the ticks; attributes, not CSS, for the export). */
+function drawTimeAxis(el: SVGGElement, x: ScaleTime<number, number>, g: Geometry, style: AxisStyle) {
+  select(el)
+    .call(axisBottom(x).ticks(Math.max(2, Math.floor((g.plotRight - g.plotLeft) / style.pxPerTick))).tickSizeOuter(0))
+    .attr('font-family', FONT)
+    .attr('font-size', style.fontSize)
+    .call((a) => a.selectAll('text').attr('fill', style.text))
+    .call((a) => a.selectAll('line,path').attr('stroke', style.line));
+}
 
 const fmtDomain = (x: number) => (x > 0 ? formatAttribution(x) : '0');
 
@@ -304,14 +324,7 @@ export const Timeline = memo(function Timeline({ model, width = 960, height, pin
 
   /** Draw the overview strip's time axis (the whole span, at the base scale). */
   const drawOverviewAxis = useCallback(() => {
-    const g = geoRef.current;
-    if (!overviewAxisRef.current) return;
-    select(overviewAxisRef.current)
-      .call(axisBottom(xBaseRef.current).ticks(Math.max(2, Math.floor((g.plotRight - g.plotLeft) / 90))).tickSizeOuter(0))
-      .attr('font-family', FONT)
-      .attr('font-size', 10)
-      .call((a) => a.selectAll('text').attr('fill', MUTED))
-      .call((a) => a.selectAll('line,path').attr('stroke', LINE));
+    if (overviewAxisRef.current) drawTimeAxis(overviewAxisRef.current, xBaseRef.current, geoRef.current, OVERVIEW_AXIS);
   }, []);
 
   /** Paint the overview strip (its ground and one bar per visit): on data updates only. `later`:
@@ -353,19 +366,12 @@ export const Timeline = memo(function Timeline({ model, width = 960, height, pin
    *  marks. Set when a zoom gesture ends (not per frame: nobody sees them). */
   const placeTargets = useCallback(() => {
     const t = transformRef.current;
-    if (targetsRef.current) setAttr(targetsRef.current, 'transform', t.k === 1 && t.x === 0 ? 'translate(0,0)' : `translate(${t.x.toFixed(2)},0) scale(${t.k.toFixed(4)},1)`);
+    if (targetsRef.current) setAttr(targetsRef.current, 'transform', isIdentity(t) ? 'translate(0,0)' : `translate(${t.x.toFixed(2)},0) scale(${t.k.toFixed(4)},1)`);
   }, []);
 
   /** Draw the time axis at the current zoom. */
   const drawAxis = useCallback(() => {
-    const g = geoRef.current;
-    if (!axisRef.current) return;
-    select(axisRef.current)
-      .call(axisBottom(transformRef.current.rescaleX(xBaseRef.current)).ticks(Math.max(2, Math.floor((g.plotRight - g.plotLeft) / 110))).tickSizeOuter(0))
-      .attr('font-family', FONT)
-      .attr('font-size', 11)
-      .call((a) => a.selectAll('text').attr('fill', INK))
-      .call((a) => a.selectAll('line,path').attr('stroke', MUTED));
+    if (axisRef.current) drawTimeAxis(axisRef.current, transformRef.current.rescaleX(xBaseRef.current), geoRef.current, MAIN_AXIS);
   }, []);
 
   /** Position everything that depends on the x scale: the canvas, the overlays, the hit targets'
@@ -380,8 +386,7 @@ export const Timeline = memo(function Timeline({ model, width = 960, height, pin
       if (!fromZoom) placeTargets();
       drawAxis();
       if (brushRef.current && brushBehaviourRef.current && !brushingRef.current) {
-        const full = t.k === 1 && t.x === 0;
-        select(brushRef.current).call(brushBehaviourRef.current.move, full ? null : [t.invertX(g.plotLeft), t.invertX(g.plotRight)]);
+        select(brushRef.current).call(brushBehaviourRef.current.move, isIdentity(t) ? null : [t.invertX(g.plotLeft), t.invertX(g.plotRight)]);
       }
       if (!fromZoom) return;
       // the tooltip's anchor moved: hide it rather than chase the mark every frame
