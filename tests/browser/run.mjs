@@ -172,7 +172,7 @@ const CHECKS = [
     },
   },
   {
-    name: 'opening a patient: the click updates the risk card at once; the timeline follows in a render of its own two frames later, and the panels below it after the timeline, all on the new patient (the second reference reset in the same controls); an action in a panel not yet updated does nothing',
+    name: 'opening a patient: the click updates the risk card at once; the timeline follows in a render of its own two frames later, and the panels below it after the timeline, one per frame, all on the new patient (the second reference reset in the same controls); an action in a panel not yet updated does nothing',
     only: 'wasm', // the page's rendering order, not the engine
     async run({ page, fixture }) {
       await selectPatient(page, fixture.patient.id);
@@ -203,14 +203,19 @@ const CHECKS = [
         mo.observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
         document.querySelector(`[data-testid="patient-${id}"]`).click();
         // the animation frame (1: the first after the click) in which each part is first seen on the
-        // new patient (Later.tsx: the timeline renders in frame 2, the panels from frame 9 on)
-        const seen = (globalThis.__opened = { timeline: null, panels: null });
+        // new patient (Later.tsx: the timeline renders in frame 2, the panels from frame 9 on, one
+        // per frame), and each panel's wrapper (.later-part) names the patient it shows
+        const parts = document.querySelectorAll('.later-part');
+        const seen = (globalThis.__opened = { timeline: null, panels: null, parts: [...parts].map(() => null), partsShown: [...parts].map((p) => p.childElementCount > 0) });
         let frame = 0;
         const look = () => {
           frame++;
           if (seen.timeline === null && document.querySelector(`.tl[data-patient-id="${id}"]`)) seen.timeline = frame;
           if (seen.panels === null && document.querySelector('[data-testid=feedback-target] option[value=visit]')?.textContent === `A visit (1 to ${visits})`) seen.panels = frame;
-          if ((seen.timeline === null || seen.panels === null) && frame < 600) requestAnimationFrame(look);
+          document.querySelectorAll('.later-part').forEach((p, i) => {
+            if (seen.parts[i] === null && p.getAttribute('data-patient-id') === id) seen.parts[i] = frame;
+          });
+          if ((seen.timeline === null || seen.panels === null || seen.parts.includes(null)) && frame < 600) requestAnimationFrame(look);
         };
         requestAnimationFrame(look);
         await Promise.resolve();
@@ -237,6 +242,10 @@ const CHECKS = [
       // frames 1 and 2 are the click's layout and paint, and the timeline's render (seen from 3 on)
       if (!(opened.timeline >= 3)) problems.push(`the timeline showed the new patient in frame ${opened.timeline} after the click, before its render's own frame`);
       if (!(opened.panels > opened.timeline)) problems.push(`the panels below the timeline followed in frame ${opened.panels}, not after the timeline (frame ${opened.timeline})`);
+      // one panel per frame, in order, each after the timeline (all five are shown here)
+      if (opened.parts.length !== 5 || opened.partsShown.includes(false)) problems.push(`expected the five panels under the timeline, each shown, found ${JSON.stringify(opened.partsShown)}`);
+      if (!opened.parts.every((f, i) => f !== null && f > opened.timeline && (i === 0 || f > opened.parts[i - 1])))
+        problems.push(`the panels under the timeline followed in frames ${JSON.stringify(opened.parts)}, not one per frame after the timeline (frame ${opened.timeline})`);
       const refB = await page.locator('[data-testid=reference-b-mode]').evaluate((el) => ({ same: el.dataset.before === 'yes', value: el.value }));
       if (!refB.same) problems.push('the second reference\'s form controls were replaced for the new patient');
       if (refB.value !== 'matched') problems.push(`the second reference reads ${refB.value} for the new patient, not "matched"`);
