@@ -104,7 +104,7 @@ try {
         await browser.stopTracing();
         const work = frameWork(JSON.parse(readFileSync(traceFile, 'utf8')).traceEvents);
         rmSync(dirname(traceFile), { recursive: true, force: true });
-        await page.close();
+        await page.context().close(); // (the context too: a closed page's renderer otherwise stays alive)
         return work;
       };
       const page = await open(false);
@@ -133,7 +133,7 @@ try {
         }
         return times;
       });
-      await page.close();
+      await page.context().close();
       const work = await open(true);
       runs.push({ events: first.marks, firstRenderMs: first.ms, firstRenderFrames: first.frames.length, firstRenderMaxFrameMs: Math.max(...first.frames), firstRenderMaxFrameWorkMs: work.maxFrameWorkMs, firstRenderLongestTaskMs: work.longestTaskMs, firstRenderFrameWorkMs: work.workMs, longTasksOver50ms: first.longTasks.filter((d) => d > 50).length, zoomFrameMedianMs: quantile(zoom, 0.5), zoomFrameP95Ms: quantile(zoom, 0.95), zoomFrameMaxMs: Math.max(...zoom) });
     }
@@ -205,7 +205,7 @@ try {
           work = frameWork(JSON.parse(readFileSync(traceFile, 'utf8')).traceEvents);
           rmSync(dirname(traceFile), { recursive: true, force: true });
         }
-        await page.close();
+        await page.context().close();
         return { frames, work };
       };
       const untraced = await open(false);
@@ -244,7 +244,7 @@ try {
       await page.waitForFunction(() => ['done', 'error'].includes(document.querySelector('[data-testid=import-status]')?.getAttribute('data-status')), null, { polling: 50 });
       const r = await page.evaluate(() => ({ seconds: (performance.now() - globalThis.__t0) / 1000, lt: globalThis.__lt, status: document.querySelector('[data-testid=import-status]').getAttribute('data-status'), patients: document.querySelector('[data-testid=coverage-patients]')?.textContent }));
       out({ measure: 'import FHIR bulk NDJSON in the page', megabytes: mb, resources: lines + nPatients, status: r.status, patients: Number(r.patients), seconds: r.seconds, longTasksOver50ms: r.lt.filter((d) => d > 50).length, longestTaskMs: r.lt.length ? Math.max(...r.lt) : 0 });
-      await page.close();
+      await page.context().close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -269,7 +269,7 @@ try {
     await page.waitForFunction(() => document.querySelector('[data-testid=explain-status]')?.getAttribute('data-status') === 'done');
     const r = await page.evaluate(() => ({ seconds: (performance.now() - globalThis.__tStart) / 1000, longTasks: globalThis.__lt }));
     explained.push({ seconds: +r.seconds.toFixed(2), longTasksOver50ms: r.longTasks.filter((d) => d > 50).length, longestTaskMs: r.longTasks.length ? Math.max(...r.longTasks) : 0 });
-    await page.close();
+    await page.context().close();
   }
   if (explained.length)
     out({ measure: 'explain in the page', samples, runs: explained.length, seconds: explained.map((e) => e.seconds), longTasksOver50ms: explained.map((e) => e.longTasksOver50ms), longestTaskMs: explained.map((e) => e.longestTaskMs), runsWithoutLongTasks: explained.filter((e) => e.longTasksOver50ms === 0).length });
