@@ -18,7 +18,8 @@ export const TIMELINE_AFTER_FRAMES = 2;
 /** Animation frames after the click before the panels under the timeline wait for an idle period:
  *  after the timeline's render, layout, draw and first paint. */
 const PANELS_AFTER_FRAMES = 9;
-/** idle time the panels' update waits for (ms): their render and commit took 2-3.5 ms in traces */
+/** idle time each panel's update waits for (ms): all five panels' render and commit took 2-3.5 ms in
+ *  traces, one panel's 0.4-1.5 ms */
 const PANELS_NEED_MS = 8;
 
 /** `value`, `frames` animation frames after it changed (and, with `idleNeedMs`, once the page is
