@@ -22,17 +22,15 @@ const PANELS_AFTER_FRAMES = 9;
  *  traces, one panel's 0.4-1.5 ms */
 const PANELS_NEED_MS = 8;
 
-/** `value`, `frames` animation frames after it changed (and, with `idleNeedMs`, once the page is
- *  next idle with that much of the idle period left), set in a transition: a render React splits
+/** `value`, `frames` animation frames after it changed, set in a transition: a render React splits
  *  into slices that yield to frames and input. The first render has it at once; a newer value
  *  restarts the wait. */
-export function useLaterValue<T>(value: T, frames: number, idleNeedMs?: number): T {
+export function useLaterValue<T>(value: T, frames: number): T {
   const [shown, setShown] = useState(() => value);
   useEffect(() => {
     if (Object.is(shown, value)) return;
-    const show = () => startTransition(() => setShown(() => value));
-    return idleNeedMs === undefined ? afterFrames(frames, show) : whenIdle(show, idleNeedMs, frames);
-  }, [value, shown, frames, idleNeedMs]);
+    return afterFrames(frames, () => startTransition(() => setShown(() => value)));
+  }, [value, shown, frames]);
   return shown;
 }
 
