@@ -146,9 +146,11 @@ try {
   }
 
   // 1b. the workbench's own path: a long patient (imported as a timeline file) opened from the patient
-  // list while another patient is on screen, frames from the click until its timeline is complete.
-  // Unlike the timeline alone, the click's frame also holds the rest of the page's update for the new
-  // patient (risk card, panels) and the timeline model's build.
+  // list while another patient is on screen, frames from the pointer's move onto its row until its
+  // timeline is painted and every panel under it shows the patient. Unlike the timeline alone, the
+  // click's frame also holds the rest of the page's update for the new patient (risk card, panels)
+  // and the timeline model's build. Per run also the main thread's work over that window, and its
+  // frames.
   const longFile = process.argv[3];
   const openRuns = Number(process.env.BENCH_OPEN_RUNS ?? 3);
   if (view('open') && longFile) {
@@ -166,7 +168,7 @@ try {
         await page.locator(`[data-testid="patient-${longId}"]`).scrollIntoViewIfNeeded();
         const row = await page.locator(`[data-testid="patient-${longId}"]`).boundingBox();
         await page.mouse.move(row.x + row.width / 2, Math.max(1, row.y - 40)); // the pointer starts off the row
-        await page.waitForTimeout(1000); // its hit targets, idle work and the worker's prediction settle
+        await page.waitForTimeout(1000); // its idle work and the worker's prediction settle
         const traceFile = traced && join(mkdtempSync(join(tmpdir(), 'exbehrt-bench-trace-')), 'trace.json');
         if (traced) await browser.startTracing(page, { path: traceFile, categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'blink.user_timing'] });
         await page.evaluate(({ id, n }) => {
@@ -180,7 +182,9 @@ try {
             w.__frames.push(t - last);
             last = t;
             const root = document.querySelector(`.tl[data-patient-id="${id}"]`);
-            if (root?.getAttribute('data-render-complete') === 'true' && root.getAttribute('data-marks') === String(n)) {
+            // the opening is done when the timeline is drawn and every panel under it shows the patient
+            const panels = [...document.querySelectorAll('.later-part')];
+            if (root?.getAttribute('data-render-complete') === 'true' && root.getAttribute('data-marks') === String(n) && panels.length > 0 && panels.every((p) => p.getAttribute('data-patient-id') === id)) {
               performance.mark('bench-first-render-end');
               return void (w.__done = t);
             }
@@ -210,13 +214,13 @@ try {
       };
       const untraced = await open(false);
       const { work } = await open(true);
-      runs.push({ longestFrameIntervalMs: Math.max(...untraced.frames), busiestFrameWorkMs: work.maxFrameWorkMs, busiestFrameCpuMs: work.maxFrameCpuMs, longestTaskMs: work.longestTaskMs, frameWorkMs: work.workMs });
+      runs.push({ longestFrameIntervalMs: Math.max(...untraced.frames), busiestFrameWorkMs: work.maxFrameWorkMs, busiestFrameCpuMs: work.maxFrameCpuMs, longestTaskMs: work.longestTaskMs, frameWorkMs: work.workMs, workMs: work.workMs.reduce((a, b) => a + b, 0), frames: work.frames });
     }
     const of = (k) => runs.map((r) => +r[k].toFixed(1));
     const busiest = of('busiestFrameWorkMs');
     const busiestCpu = of('busiestFrameCpuMs');
     const intervals = of('longestFrameIntervalMs');
-    out({ measure: 'timeline (workbench: a long patient opened from the patient list)', events: longEvents, runs: runs.length, busiestFrameWorkMs: busiest, busiestFrameWorkMedianMs: quantile(busiest, 0.5), runsWithin16ms: busiest.filter((x) => x <= 16).length, busiestFrameCpuMs: busiestCpu, runsWithin16msCpu: busiestCpu.filter((x) => x <= 16).length, longestTaskMs: of('longestTaskMs'), longestFrameIntervalMs: intervals, runsWithoutMissedFrame: intervals.filter((x) => x < 25).length, lastRunFrameWorkMs: runs.at(-1).frameWorkMs });
+    out({ measure: 'timeline (workbench: a long patient opened from the patient list)', events: longEvents, runs: runs.length, busiestFrameWorkMs: busiest, busiestFrameWorkMedianMs: quantile(busiest, 0.5), runsWithin16ms: busiest.filter((x) => x <= 16).length, busiestFrameCpuMs: busiestCpu, runsWithin16msCpu: busiestCpu.filter((x) => x <= 16).length, longestTaskMs: of('longestTaskMs'), mainThreadWorkMs: of('workMs'), frames: runs.map((r) => r.frames), longestFrameIntervalMs: intervals, runsWithoutMissedFrame: intervals.filter((x) => x < 25).length, lastRunFrameWorkMs: runs.at(-1).frameWorkMs });
   }
 
   // 2. import of a ~100 MB FHIR bulk-data export (generated here): time, progress reports, main-thread long tasks

@@ -6,7 +6,7 @@
 //   frame 2  the timeline's render and commit for the new patient (ExplanationView, a transition)
 //   frame 3  the browser lays that out
 //   frame 4  the timeline's draw (d3 axes, overlays; Timeline.tsx)
-//   frame 5+ its paint in parts (4 for 2,000 events), the overview strip and hit targets when idle
+//   frame 5+ its paint in parts (4 for 2,000 events), the overview strip when idle
 //   frame 9+ the panels under the timeline (Later), one per frame, each in an idle period with room
 //            for its render
 // On a 2-core machine each of these is 3-10 ms; two in one frame went past 16 ms (BENCHMARKS.md).

@@ -139,7 +139,7 @@ const CHECKS = [
     },
   },
   {
-    name: 'timeline: a long patient opened after a short one, in the same timeline or a new one, is painted on the canvas (in parts, in the frames after the commit and its layout) and on the overview strip',
+    name: 'timeline: a long patient opened after a short one, in the same timeline or a new one, is painted on the canvas (in parts, in the frames after the commit and its layout) and on the overview strip, both by the time it says its render is complete',
     only: 'wasm', // the view alone (the benchmark's page), no engine
     async run({ page, origin }) {
       // the page shows 40 events, then 1,500 in the same timeline (the deferred paint of a new
@@ -149,8 +149,31 @@ const CHECKS = [
       for (const query of ['', '&remount=1']) {
         const bench = await page.context().newPage();
         try {
+          // what the canvases show at the moment the root says "render complete" (a mutation observer
+          // runs before anything else can paint): by then the plot's last part and the overview
+          // strip's idle paint must be on them
+          await bench.addInitScript(() => {
+            const ground = (d, i) => (d[i] === 255 && d[i + 1] === 255 && d[i + 2] === 255) || (d[i] === 246 && d[i + 1] === 247 && d[i + 2] === 249);
+            new MutationObserver(() => {
+              const root = document.querySelector('[data-marks="1500"][data-render-complete=true]');
+              if (!root || globalThis.__atComplete) return;
+              const plot = root.querySelector('[data-testid=timeline-canvas]');
+              const p = plot.getContext('2d').getImageData(0, 0, plot.width, plot.height).data;
+              const half = [0, 0];
+              for (let i = 0; i < p.length; i += 4) if (!ground(p, i)) half[(i / 4) % plot.width < plot.width / 2 ? 0 : 1]++;
+              const strip = root.querySelector('[data-testid=timeline-overview-canvas]');
+              const o = strip.getContext('2d').getImageData(0, 0, strip.width, strip.height).data;
+              const columns = new Set();
+              for (let i = 0; i < o.length; i += 4) if (!ground(o, i)) columns.add((i / 4) % strip.width);
+              globalThis.__atComplete = { half, columns: columns.size };
+            }).observe(document, { subtree: true, attributes: true, attributeFilter: ['data-render-complete'] });
+          });
           await bench.goto(origin + '/?bench=timeline&events=1500' + query);
-          await bench.waitForSelector('[data-marks="1500"]');
+          await bench.waitForSelector('[data-marks="1500"][data-render-complete=true]');
+          const at = await bench.evaluate(() => globalThis.__atComplete);
+          // as expectMarksPainted: 10 pixels per mark, 2.5 in each half; the strip: 200 columns (below)
+          if (!at || at.half[0] + at.half[1] < 15_000 || Math.min(...at.half) < 3750 || at.columns < 200)
+            throw new Error(`"render complete" before the canvases show the 1,500 events${query}: ${JSON.stringify(at)}`);
           await expectMarksPainted(bench, 1500, `the 1,500-event stress patient${query}`, true);
           // the overview strip is repainted for the new patient too (when the page is next idle): its
           // visit bars cover many more pixel columns than the short patient's (measured 12 -> 361)
@@ -416,8 +439,8 @@ const CHECKS = [
     async run({ page, fixture, expectedUi, expectedWhatIf }) {
       const { visit, event } = WHAT_IF_EVENT(fixture.patient);
       const ev = fixture.patient.visits[visit].events[event];
-      const mark = page.locator(`[data-testid=timeline-marks] [data-mark="${visit}:${event}"]`);
-      await mark.hover({ force: true });
+      const mark = await markPoint(page, `${visit}:${event}`);
+      await page.mouse.move(mark.x, mark.y);
       const tip = page.locator('[data-testid=timeline-tooltip]');
       await tip.waitFor();
       const text = (await tip.textContent()) ?? '';
@@ -426,7 +449,7 @@ const CHECKS = [
       if (!/±/.test(text)) throw new Error(`tooltip shows no standard error: ${JSON.stringify(text)}`);
       const shown = Number((text.match(/attribution\s*([+\-−]?[0-9.e\-]+)/i)?.[1] ?? 'NaN').replace('−', '-'));
       if (!(Math.abs(shown - want.value) <= 5e-4 + 1e-3 * Math.abs(want.value))) throw new Error(`tooltip attribution ${shown}, CLI ${want.value} (${JSON.stringify(text)})`);
-      await mark.click({ force: true });
+      await page.mouse.click(mark.x, mark.y);
       await page.locator('[data-testid=timeline-pinned] h3').waitFor();
       await page.locator('[data-testid=timeline-remove-event]').click();
       await page.locator('[data-testid=edit-log] li').first().waitFor();
@@ -828,7 +851,8 @@ const CHECKS = [
       // pin an event: it becomes the default target
       const { visit, event } = WHAT_IF_EVENT(fixture.patient);
       const ev = fixture.patient.visits[visit].events[event];
-      await page.locator(`[data-testid=timeline-marks] [data-mark="${visit}:${event}"]`).click({ force: true });
+      const mark = await markPoint(page, `${visit}:${event}`);
+      await page.mouse.click(mark.x, mark.y);
       await page.locator('[data-testid=timeline-pinned] h3').waitFor();
       const target = await page.locator('[data-testid=feedback-target]').inputValue();
       if (target !== `event:${visit}:${event}`) problems.push(`the pinned event is not the default target (${target})`);
@@ -1012,6 +1036,17 @@ async function expectAxisSpan(page, axis, [lo, hi], what, problems) {
     .catch(() => false);
   const day = (t) => new Date(t).toISOString().slice(0, 10);
   if (!ok) problems.push(`${what}, ${day(lo)} to ${day(hi)}: ticks ${(await page.$$eval(`[data-testid=${axis}] .tick`, (g) => g.map((x) => +x.__data__))).map(day).join(' ')}`);
+}
+
+/** Where the workbench's timeline draws mark `id` (`visit:event`), in the viewport, with the chart
+ *  scrolled into view: a point a pointer can hover or click (the marks are canvas pixels; the
+ *  timeline's root answers for them, `markCentre` in Timeline.tsx). */
+async function markPoint(page, id) {
+  const root = page.locator('[data-testid=timeline-card] [data-testid=timeline]');
+  await root.locator('[data-testid=timeline-plot]').scrollIntoViewIfNeeded();
+  const p = await root.evaluate((el, id) => el.markCentre?.(id) ?? null, id);
+  if (!p) throw new Error(`the timeline does not say where mark ${id} is`);
+  return p;
 }
 
 async function selectPatient(page, id) {

@@ -1,8 +1,7 @@
 // The timeline's idle-time scheduling (src/app/timeline/idle.ts): deferred work waits for an idle
-// period with enough of it left, and hit targets are made in chunks while the period lasts; the
-// steps of opening a patient wait for later animation frames.
+// period with enough of it left; the steps of opening a patient wait for later animation frames.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { afterFrames, inChunks, whenIdle } from '../../src/app/timeline/idle';
+import { afterFrames, whenIdle } from '../../src/app/timeline/idle';
 
 /** A fake idle scheduler: `idle(ms, timedOut)` runs the pending callbacks with `ms` left. */
 function fakeIdle() {
@@ -116,20 +115,5 @@ describe('whenIdle', () => {
     idle.idle(10);
     expect(ran).toEqual([]);
     expect(idle.pending()).toBe(0);
-  });
-});
-
-describe('inChunks', () => {
-  const deadline = (left: number[]): IdleDeadline => ({ didTimeout: false, timeRemaining: () => left.shift() ?? 0 });
-  it('makes chunks while the idle period lasts, at least one', () => {
-    const made: number[] = [];
-    // 10, 6, then 1 ms left after each chunk: three chunks of 20, then it stops
-    expect(inChunks(0, 100, 20, deadline([10, 6, 1]), 2, (i) => made.push(i))).toBe(60);
-    expect(made).toEqual(Array.from({ length: 60 }, (_, i) => i));
-    expect(inChunks(60, 100, 20, deadline([0]), 2, () => {})).toBe(80);
-  });
-  it('makes all of them without a deadline or after a timeout', () => {
-    expect(inChunks(5, 100, 20, undefined, 2, () => {})).toBe(100);
-    expect(inChunks(5, 100, 20, { didTimeout: true, timeRemaining: () => 0 }, 2, () => {})).toBe(100);
   });
 });

@@ -8,10 +8,10 @@
 // React renders the static SVG frame on top (labels, legend, static strip, toolbar, tooltip,
 // pinned details); d3 owns the axes, zoom and brush inside ref'd groups that React renders empty
 // and never touches. Keyboard focus is one SVG element (the roving tab stop, with the spoken
-// label) moved over the active mark; the pin ring is another. For tests and automation each mark
-// also has an invisible, pointer-transparent <rect data-mark> in timeline-marks, made in idle
-// slices (one group transform, set when a zoom gesture ends, keeps their centres on the marks);
-// they are left out of exports.
+// label) moved over the active mark; the pin ring is another. For tests and automation the root
+// element answers where a mark is drawn (`markCentre`, TimelineElement): no DOM per mark (2,000
+// invisible rects, made in idle slices, cost 4-8 ms of style, layout and paint in each of ~55
+// frames after a long patient's first paint; BENCHMARKS.md, 2026-12-07).
 // A new timeline mounts in steps, each in a frame of its own: React commits the static frame, the
 // browser lays it out (the canvases get their size, no context yet), then a task makes it live (d3
 // axes, zoom and brush, the first draw) and the first paint follows in parts.
@@ -20,8 +20,9 @@
 // are attributes (fills, strokes, fonts), not CSS classes, so a serialised SVG looks the same
 // standalone (export).
 //
-// Timing: the root carries data-render-ms (last data paint, JS only) and data-zoom-ms (last zoom
-// frame, JS only). A frame's full cost (style, layout, paint) in Chromium:
+// Timing: the root carries data-render-ms (last data paint, JS only), data-zoom-ms (last zoom
+// frame, JS only) and data-render-complete ("true" once the plot and the overview strip are painted
+// for the latest data, its parts and idle steps included). A frame's full cost (style, layout, paint) in Chromium:
 //   const t0 = performance.now();
 //   plot.dispatchEvent(new WheelEvent('wheel', { deltaY: -120, clientX, clientY, bubbles: true, cancelable: true }));
 //   await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));   // after the frame's paint
@@ -75,7 +76,7 @@ import {
   type PlotScene,
   type ScenePart,
 } from './scene';
-import { afterFrames, IDLE_NEED_MS, inChunks, whenIdle } from './idle';
+import { afterFrames, IDLE_NEED_MS, whenIdle } from './idle';
 import './timeline.css';
 
 export interface TimelineProps {
@@ -91,20 +92,21 @@ export interface TimelineProps {
   onMarkContextAction?: (id: string) => void;
 }
 
+/** The timeline's root element (`[data-testid=timeline]`) as tests and automation see it: the marks
+ *  are pixels on a canvas, so it answers where one is drawn. */
+export interface TimelineElement extends HTMLDivElement {
+  /** The centre of mark `id` (`${visit}:${event}`) at the current zoom, in client (viewport CSS px)
+   *  coordinates, where a pointer finds it; null when there is no such mark or it is zoomed out of
+   *  the plot. */
+  markCentre?: (id: string) => { x: number; y: number } | null;
+}
+
 const DAY = 86_400_000;
 
 /** The `width` that draws the chart 1:1 in a container `containerPx` wide: less the SVG's 1 px
  *  border on each side (timeline.css). Unscaled, the canvases have whole-pixel sizes, so their
  *  device-pixel size does not change when the page above them moves by a fraction of a pixel. */
 export const svgWidthFor = (containerPx: number) => Math.floor(containerPx) - 2;
-/** invisible hit-target rects (automation hooks) made per idle slice, at most: small enough that the
- *  style work they add to the next frame stays a few ms. Within a slice they are made in chunks of
- *  TARGETS_PER_CHUNK while the idle period lasts (IdleDeadline), so that a slice does not run into
- *  the next frame. (Slices of 100 in chunks of 20 were seen taking 10-12 ms in traces of the
- *  2,000-event benchmark on a 2-core machine; 40 in tens bound that, at no measurable cost or gain
- *  in the busiest frame.) */
-const TARGETS_PER_SLICE = 40;
-const TARGETS_PER_CHUNK = 10;
 /** a new patient's first paint: marks per animation frame. Each part's frame also pays the
  *  compositor's copy of the whole canvas; on a slow 2-core machine 500 kept the busiest frame of a
  *  new timeline lower than 1,000 did (median of 10 A/B runs 15.1 against 20.6 ms) */
@@ -189,7 +191,6 @@ export const Timeline = memo(function Timeline({ model, width = 960, height, pin
   const canvasRef = useRef<HTMLCanvasElement>(null);
   const plotRef = useRef<SVGGElement>(null);
   const surfaceRef = useRef<SVGRectElement>(null);
-  const targetsRef = useRef<SVGGElement>(null);
   const focusRef = useRef<SVGRectElement>(null);
   const pinRingRef = useRef<SVGRectElement>(null);
   const exportLayerRef = useRef<SVGGElement>(null);
@@ -220,10 +221,8 @@ export const Timeline = memo(function Timeline({ model, width = 960, height, pin
   const patientRef = useRef<string | null>(null);
   const geoJoinedRef = useRef<Geometry | null>(null);
   const structureRef = useRef<string | null>(null);
-  /** hit targets: for which structure, geometry and base scale they were made, and how many exist */
-  const targetsForRef = useRef<{ model: TimelineModel | null; geo: Geometry | null; xBase: unknown; made: number }>({ model: null, geo: null, xBase: null, made: 0 });
-  /** cancels the pending idle slice of hit targets */
-  const idleRef = useRef<(() => void) | null>(null);
+  /** what is still to be painted for the latest data: the plot's parts, the overview's idle paint */
+  const pendingRef = useRef({ plot: false, overview: false });
   /** cancels the pending idle paint of a new patient's overview strip */
   const overviewIdleRef = useRef<(() => void) | null>(null);
   /** each canvas's CSS size at its last size report (none before its first) */
@@ -259,6 +258,13 @@ export const Timeline = memo(function Timeline({ model, width = 960, height, pin
     return markBox(m, geoRef.current, visitLeft(xz, m.time));
   }, []);
 
+  /** data-render-complete: "true" once nothing is left to paint for the latest data (automation and
+   *  the benchmark wait for it) */
+  const settle = useCallback(() => {
+    const p = pendingRef.current;
+    if (rootRef.current) setAttr(rootRef.current, 'data-render-complete', String(!p.plot && !p.overview));
+  }, []);
+
   /** Clear the plot canvas if it shows an earlier paint (a new one is blank, and stays without a
    *  context until its first paint: making one, and a cleared frame to composite, cost a few ms). */
   const clearPlot = useCallback(() => {
@@ -284,7 +290,10 @@ export const Timeline = memo(function Timeline({ model, width = 960, height, pin
     let scale = canvasScaleRef.current;
     if (!scale) {
       // the first size report (before the first frame's paint) sizes the canvas and paints
-      if (typeof ResizeObserver !== 'undefined') return;
+      if (typeof ResizeObserver !== 'undefined') {
+        pendingRef.current.plot = true;
+        return;
+      }
       const dpr = globalThis.devicePixelRatio || 1;
       canvas.width = Math.round(clip.width * dpr);
       canvas.height = Math.round(clip.height * dpr);
@@ -298,16 +307,20 @@ export const Timeline = memo(function Timeline({ model, width = 960, height, pin
       // frames after it paint the scene in parts of FIRST_PAINT_MARKS marks, in order, so that the
       // pixels are those of one paint (any paint() in between cancels the rest and paints it all)
       deferPaintRef.current = false; // (a draw() that throws must not leave every paint deferred)
+      pendingRef.current.plot = true;
       const paintPart = (scene: PlotScene, parts: ScenePart[], i: number) => {
         paintFrameRef.current = requestAnimationFrame(() => {
           paintFrameRef.current = null;
           const sc = canvasScaleRef.current;
           const c = canvasRef.current;
           const c2 = c?.getContext('2d', { alpha: false });
-          if (!sc || !c || !c2) return;
-          paintedRef.current.add(c);
-          drawPlotScene(c2, scene, sc[0], sc[1], parts[i]);
-          if (i + 1 < parts.length) paintPart(scene, parts, i + 1);
+          if (sc && c && c2) {
+            paintedRef.current.add(c);
+            drawPlotScene(c2, scene, sc[0], sc[1], parts[i]);
+            if (i + 1 < parts.length) return paintPart(scene, parts, i + 1);
+          }
+          pendingRef.current.plot = false;
+          settle();
         });
       };
       paintFrameRef.current = requestAnimationFrame(() => {
@@ -317,10 +330,13 @@ export const Timeline = memo(function Timeline({ model, width = 960, height, pin
       return;
     }
     const ctx = canvas.getContext('2d', { alpha: false });
-    if (!ctx) return;
-    paintedRef.current.add(canvas);
-    drawPlotScene(ctx, plotScene(modelRef.current, g, transformRef.current.rescaleX(xBaseRef.current)), scale[0], scale[1]);
-  }, [clearPlot]);
+    if (ctx) {
+      paintedRef.current.add(canvas);
+      drawPlotScene(ctx, plotScene(modelRef.current, g, transformRef.current.rescaleX(xBaseRef.current)), scale[0], scale[1]);
+    }
+    pendingRef.current.plot = false;
+    settle();
+  }, [clearPlot, settle]);
 
   /** Draw the overview strip's time axis (the whole span, at the base scale). */
   const drawOverviewAxis = useCallback(() => {
@@ -339,12 +355,16 @@ export const Timeline = memo(function Timeline({ model, width = 960, height, pin
       if (later) drawOverviewAxis();
       const ctx = overviewCanvasRef.current?.getContext('2d', { alpha: false });
       const scale = overviewScaleRef.current;
-      if (!ctx || !scale) return;
-      drawOverviewScene(ctx, overviewScene(modelRef.current, geoRef.current, xBaseRef.current), scale[0], scale[1]);
+      // (without a size yet, its first size report paints it)
+      if (ctx && scale) drawOverviewScene(ctx, overviewScene(modelRef.current, geoRef.current, xBaseRef.current), scale[0], scale[1]);
+      pendingRef.current.overview = !scale;
+      settle();
     };
-    if (later) overviewIdleRef.current = whenIdle(now, IDLE_NEED_MS, 1);
-    else now();
-  }, [drawOverviewAxis]);
+    if (later) {
+      pendingRef.current.overview = true;
+      overviewIdleRef.current = whenIdle(now, IDLE_NEED_MS, 1);
+    } else now();
+  }, [drawOverviewAxis, settle]);
 
   /** Move the focus target and the pin ring onto their marks at the current zoom. */
   const placeOverlays = useCallback(() => {
@@ -362,20 +382,13 @@ export const Timeline = memo(function Timeline({ model, width = 960, height, pin
     place(focusRef.current, boxOf(activeIdRef.current), activeIdRef.current !== null);
   }, [boxOf]);
 
-  /** The invisible hit targets sit at base-scale x: one group transform keeps their centres on the
-   *  marks. Set when a zoom gesture ends (not per frame: nobody sees them). */
-  const placeTargets = useCallback(() => {
-    const t = transformRef.current;
-    if (targetsRef.current) setAttr(targetsRef.current, 'transform', isIdentity(t) ? 'translate(0,0)' : `translate(${t.x.toFixed(2)},0) scale(${t.k.toFixed(4)},1)`);
-  }, []);
-
   /** Draw the time axis at the current zoom. */
   const drawAxis = useCallback(() => {
     if (axisRef.current) drawTimeAxis(axisRef.current, transformRef.current.rescaleX(xBaseRef.current), geoRef.current, MAIN_AXIS);
   }, []);
 
-  /** Position everything that depends on the x scale: the canvas, the overlays, the hit targets'
-   *  group, the axis, the brush. */
+  /** Position everything that depends on the x scale: the canvas, the overlays, the axis, the
+   *  brush. */
   const applyTransform = useCallback(
     (t: ZoomTransform, fromZoom = true) => {
       const start = performance.now();
@@ -383,7 +396,6 @@ export const Timeline = memo(function Timeline({ model, width = 960, height, pin
       const g = geoRef.current;
       paint();
       placeOverlays();
-      if (!fromZoom) placeTargets();
       drawAxis();
       if (brushRef.current && brushBehaviourRef.current && !brushingRef.current) {
         select(brushRef.current).call(brushBehaviourRef.current.move, isIdentity(t) ? null : [t.invertX(g.plotLeft), t.invertX(g.plotRight)]);
@@ -394,7 +406,7 @@ export const Timeline = memo(function Timeline({ model, width = 960, height, pin
       rootRef.current?.setAttribute('data-zoom-ms', (performance.now() - start).toFixed(2));
       rootRef.current?.setAttribute('data-zoom-k', t.k.toFixed(3));
     },
-    [paint, placeOverlays, placeTargets, drawAxis],
+    [paint, placeOverlays, drawAxis],
   );
 
   // the canvases' backing stores follow their displayed size (the SVG scales down with its
@@ -492,8 +504,7 @@ export const Timeline = memo(function Timeline({ model, width = 960, height, pin
       .on('zoom', (e: D3ZoomEvent<SVGGElement, unknown>) => {
         // keep y at 0: lanes are fixed, only time zooms
         applyTransform(zoomIdentity.translate(e.transform.x, 0).scale(e.transform.k));
-      })
-      .on('end', placeTargets);
+      });
     zoomRef.current = z;
     const plotSel = select(plot);
     plotSel.call(z).on('dblclick.zoom', null);
@@ -523,7 +534,7 @@ export const Timeline = memo(function Timeline({ model, width = 960, height, pin
       plotSel.on('.zoom', null);
       brushSel.on('.brush', null);
     };
-  }, [geo, applyTransform, placeTargets, live]);
+  }, [geo, applyTransform, live]);
 
   // the scale extent depends on the data span: at most two weeks across the plot
   useLayoutEffect(() => {
@@ -546,51 +557,12 @@ export const Timeline = memo(function Timeline({ model, width = 960, height, pin
     };
   }, [uid]);
 
-  /** Make invisible hit targets for the marks (test and automation hooks; pointer events use the
-   *  scene): rebuilt for a new structure, geometry or base scale, up to TARGETS_PER_SLICE per call
-   *  (in chunks while `deadline` leaves time). */
-  const makeTargets = useCallback((deadline?: IdleDeadline): boolean => {
-    const group = targetsRef.current;
-    if (!group) return true;
-    const model = modelRef.current;
-    const g = geoRef.current;
-    const xb = xBaseRef.current;
-    const made = targetsForRef.current;
-    if (made.model?.markIndex !== model.markIndex || made.geo !== g || made.xBase !== xb) {
-      // another structure, geometry or base scale: start again
-      group.replaceChildren();
-      targetsForRef.current = { model, geo: g, xBase: xb, made: 0 };
-    } else made.model = model;
-    const state = targetsForRef.current;
-    if (state.made >= model.marks.length) return true;
-    const last = Math.min(model.marks.length, state.made + TARGETS_PER_SLICE);
-    // each slice in a group of its own: the browser's style, layout and pre-paint of the next frame
-    // then visit the new slice and the few dozen groups, not every target made so far (one flat
-    // group made the last slices' frames the slowest)
-    const slice = document.createElementNS('http://www.w3.org/2000/svg', 'g');
-    const end = inChunks(state.made, last, TARGETS_PER_CHUNK, deadline, IDLE_NEED_MS / 2, (i) => {
-      const m = model.marks[i];
-      const b = markBox(m, g, visitLeft((t) => xb(t), m.time));
-      const r = document.createElementNS('http://www.w3.org/2000/svg', 'rect');
-      r.setAttribute('x', b.x.toFixed(2));
-      r.setAttribute('y', b.y.toFixed(2));
-      r.setAttribute('width', String(b.width));
-      r.setAttribute('height', b.height.toFixed(2));
-      r.setAttribute('data-mark', m.id);
-      slice.appendChild(r);
-    });
-    group.appendChild(slice);
-    state.made = end;
-    return end >= model.marks.length;
-  }, []);
-
-  /** Draw for the latest model: repaint the canvas, recolour the overview, (re)make hit targets
-   *  in slices, update the roving tab stop and the rings. */
+  /** Draw for the latest model: repaint the canvas, recolour the overview, update the roving tab
+   *  stop and the rings. */
   const draw = useCallback(() => {
     const start = performance.now();
     const model = modelRef.current;
     const g = geoRef.current;
-    const xBase = xBaseRef.current;
     const structural = structureRef.current !== model.structureKey || geoJoinedRef.current !== g;
     structureRef.current = model.structureKey;
     geoJoinedRef.current = g;
@@ -623,8 +595,8 @@ export const Timeline = memo(function Timeline({ model, width = 960, height, pin
         setAttr(focusEl, 'aria-label', 'No events');
       }
     }
-    // a new structure or geometry: everything x-dependent (canvas, overlays, axis, hit targets'
-    // group); a progressive result only repaints the canvas and moves the rings
+    // a new structure or geometry: everything x-dependent (canvas, overlays, axis, brush); a
+    // progressive result only repaints the canvas and moves the rings
     if (structural && !reset) applyTransform(transformRef.current, false);
     else if (!structural) {
       paint();
@@ -634,63 +606,62 @@ export const Timeline = memo(function Timeline({ model, width = 960, height, pin
 
     paintOverview(structural);
 
-    // the hit targets follow in idle slices; the render is complete when they are all there
-    const made = targetsForRef.current;
-    const current = made.model?.markIndex === model.markIndex && made.geo === g && made.xBase === xBase;
-    if (!current) {
-      // stale targets go at once (their ids or places are wrong); new ones follow
-      targetsRef.current?.replaceChildren();
-      targetsForRef.current = { model, geo: g, xBase, made: 0 };
-    } else made.model = model;
-    const complete = targetsForRef.current.made >= model.marks.length;
     const root = rootRef.current;
     if (root) {
       root.setAttribute('data-render-ms', (performance.now() - start).toFixed(2));
       root.setAttribute('data-marks', String(model.marks.length));
-      root.setAttribute('data-render-complete', String(complete));
     }
-    if (!complete && !idleRef.current) {
-      const slice = (deadline?: IdleDeadline) => {
-        const done = makeTargets(deadline);
-        idleRef.current = done ? null : whenIdle(slice, IDLE_NEED_MS);
-        if (done) rootRef.current?.setAttribute('data-render-complete', 'true');
-      };
-      // after a structural draw, from the next frame on (as the overview strip)
-      idleRef.current = whenIdle(slice, IDLE_NEED_MS, structural ? 1 : 0);
-    }
-  }, [applyTransform, makeTargets, paint, paintOverview, placeOverlays]);
+    settle();
+  }, [applyTransform, paint, paintOverview, placeOverlays, settle]);
 
   useLayoutEffect(() => {
     const onItsWay = () => {
       // what is on its way, for automation and the benchmark
+      pendingRef.current = { plot: true, overview: true };
       rootRef.current?.setAttribute('data-marks', String(model.marks.length));
-      rootRef.current?.setAttribute('data-render-complete', 'false');
+      settle();
     };
     if (!live) return onItsWay();
     // another patient is drawn in the second frame after its commit (d3's axes, zoom and brush, the
-    // canvas, the hit targets: 2.4-3.4 ms in traces of a 2,000-event patient): the frame of the commit
+    // canvas: 2.4-3.4 ms in traces of a 2,000-event patient): the frame of the commit
     // holds React's render and commit for it already, the next one the browser's layout of what
     // React changed (Later.tsx). Until then the canvas is blank, and nothing of the earlier patient
     // goes on
     if (patientRef.current !== null && patientRef.current !== model.patientId && typeof requestAnimationFrame === 'function') {
       onItsWay();
-      idleRef.current?.();
-      idleRef.current = null;
+      overviewIdleRef.current?.();
+      overviewIdleRef.current = null;
       if (paintFrameRef.current !== null) cancelAnimationFrame(paintFrameRef.current);
       paintFrameRef.current = null;
       clearPlot();
       return afterFrames(2, draw);
     }
     return draw();
-  }, [model, geo, xBase, draw, live, clearPlot]);
+  }, [model, geo, xBase, draw, live, clearPlot, settle]);
   useEffect(
     () => () => {
-      idleRef.current?.();
       overviewIdleRef.current?.();
       if (paintFrameRef.current !== null) cancelAnimationFrame(paintFrameRef.current);
     },
     [],
   );
+
+  // automation: where a mark is drawn (TimelineElement)
+  useLayoutEffect(() => {
+    const root = rootRef.current as TimelineElement | null;
+    if (!root) return;
+    root.markCentre = (id) => {
+      const box = boxOf(id);
+      const ctm = svgRef.current?.getScreenCTM();
+      const g = geoRef.current;
+      if (!box || !ctm) return null;
+      const x = box.x + box.width / 2;
+      if (x < g.plotLeft || x > g.plotRight) return null;
+      const p = new DOMPoint(x, box.y + box.height / 2).matrixTransform(ctm);
+      return { x: p.x, y: p.y };
+    };
+    return () => void delete root.markCentre;
+  }, [boxOf]);
 
   // pinned ring follows the pinned mark
   useLayoutEffect(() => {
@@ -1076,7 +1047,7 @@ export const Timeline = memo(function Timeline({ model, width = 960, height, pin
             })}
           </g>
 
-          {/* plot: zoom surface (pointer events hit-test the scene), hit targets, focus target and pin ring, axis */}
+          {/* plot: zoom surface (pointer events hit-test the scene), focus target and pin ring, axis */}
           <g
             ref={plotRef}
             className="tl-plot"
@@ -1087,8 +1058,6 @@ export const Timeline = memo(function Timeline({ model, width = 960, height, pin
             onContextMenu={onContextMenu}
           >
             <rect ref={surfaceRef} className="tl-zoom-surface" x={g.plotLeft} y={g.barsTop} width={g.plotRight - g.plotLeft} height={g.lanesBottom - g.barsTop} fill="transparent" />
-            {/* one invisible rect per mark (made in slices after the first paint): automation hooks only */}
-            <g ref={targetsRef} data-testid="timeline-marks" visibility="hidden" pointerEvents="none" fill="none" aria-hidden="true" data-export-omit="" />
             <g clipPath={`url(#${clipId})`} fill="none" pointerEvents="none">
               <rect ref={pinRingRef} className="tl-pin-ring" stroke={INK} strokeWidth={2} data-testid="timeline-pin-ring" />
               {/* the one keyboard stop among the marks: moved over the active mark, outlined when focused */}

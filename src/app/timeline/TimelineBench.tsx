@@ -32,7 +32,7 @@ export function TimelineBench({ events, warm, remount = false }: { events: numbe
       if (stop) return;
       if (!warm) return show(events);
       show(40);
-      // the short timeline's frames, then its idle hit targets, then the long patient
+      // the short timeline's frames, then its idle overview strip, then the long patient
       setTimeout(() => !stop && show(events), 300);
     });
     return () => void (stop = true);

@@ -1,8 +1,8 @@
-// Scheduling for work that must not lengthen a frame: idle-time work (the timeline's hit targets, the
-// overview strip) waits for an idle period with enough of it left; a step of opening a patient waits
-// for a later animation frame (Later.tsx).
+// Scheduling for work that must not lengthen a frame: idle-time work (the timeline's overview strip,
+// the panels under the timeline) waits for an idle period with enough of it left; a step of opening a
+// patient waits for a later animation frame (Later.tsx).
 
-/** idle time a chunk of hit targets or the overview's paint is given at least (ms) */
+/** idle time the overview strip's paint is given at least (ms) */
 export const IDLE_NEED_MS = 4;
 
 /** Run `f` when the main thread is idle with at least `needMs` of the idle period left, or at the
@@ -33,19 +33,6 @@ export function whenIdle(f: (deadline?: IdleDeadline) => void, needMs = 0, frame
   }
   const h = setTimeout(f, 16);
   return () => clearTimeout(h);
-}
-
-/** Call `make(i)` for i in [from, last), `chunk` at a time, while `deadline` leaves more than
- *  `reserveMs` of the idle period (all of them without a deadline or after its timeout); at least
- *  one chunk. Returns where it stopped. */
-export function inChunks(from: number, last: number, chunk: number, deadline: IdleDeadline | undefined, reserveMs: number, make: (i: number) => void): number {
-  let end = from;
-  do {
-    const stop = deadline && !deadline.didTimeout ? Math.min(last, end + chunk) : last;
-    for (let i = end; i < stop; i++) make(i);
-    end = stop;
-  } while (end < last && deadline && deadline.timeRemaining() > reserveMs);
-  return end;
 }
 
 /** Call `f` at the start of the `frames`-th animation frame from now (at once without animation
