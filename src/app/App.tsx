@@ -95,6 +95,19 @@ export function App({ store, teaching, feedback, canKeep = false }: { store: Wor
           tokens: s.tokenInfo[predictionKey(s.modelId, patient.id, currentRevision(s))],
         })
       : [];
+  // stable while the models and their cards are, so that the memoised models panel is left alone by
+  // renders that change neither (opening a patient)
+  const { models, modelInfo } = s;
+  const labelOf = useCallback((id: string) => modelLabel({ models, modelInfo }, id), [models, modelInfo]);
+  const modelActions = useMemo(
+    () => ({
+      onFiles: (files: File[]) => void store.getState().addModelFiles(files),
+      onUrl: (url: string) => void store.getState().addModelUrl(url),
+      onKeep: (id: string) => void store.getState().keepModel(id),
+      onForget: (id: string) => void store.getState().forgetModel(id),
+    }),
+    [store],
+  );
   const refFilterKey = JSON.stringify(refFilter);
   const loadStats = useCallback((f: ReferenceFilter) => void store.getState().loadReferenceStats(f), [store]);
   useEffect(() => {
@@ -286,7 +299,7 @@ export function App({ store, teaching, feedback, canKeep = false }: { store: Wor
                   primary={{ id: s.modelId!, label: modelLabel(s, s.modelId!), explanation }}
                   second={s.secondModelId ? { id: s.secondModelId, label: modelLabel(s, s.secondModelId), explanation: secondExplanation(s) } : null}
                   candidates={s.models.filter((m) => m.id !== s.modelId)}
-                  labelOf={(id) => modelLabel(s, id)}
+                  labelOf={labelOf}
                   busy={jobRunning}
                   width={900}
                   onSelectSecond={(id) => void s.selectSecondModel(id)}
@@ -311,15 +324,7 @@ export function App({ store, teaching, feedback, canKeep = false }: { store: Wor
           <div id="import">
             <ImportPanel status={s.importStatus} onImport={s.importData} onCancel={s.cancelImport} />
           </div>
-          <ModelsPanel
-            models={s.models}
-            labelOf={(id) => modelLabel(s, id)}
-            canKeep={canKeep}
-            onFiles={(files) => void s.addModelFiles(files)}
-            onUrl={(url) => void s.addModelUrl(url)}
-            onKeep={(id) => void s.keepModel(id)}
-            onForget={(id) => void s.forgetModel(id)}
-          />
+          <ModelsPanel models={s.models} labelOf={labelOf} canKeep={canKeep} {...modelActions} />
           {info ? (
             <ModelCard info={info} />
           ) : (

@@ -1,7 +1,7 @@
 // Researchers' own models: drop a model folder (or pick its files), or give a URL on this page's
 // origin. The worker validates every file against the others before anything is used; errors list
 // every problem. A dropped model lives for this session unless the user keeps it in this browser.
-import { useId, useRef, useState, type DragEvent } from 'react';
+import { memo, useId, useRef, useState, type DragEvent } from 'react';
 import type { ModelEntry } from '../state/store';
 import { filesOfDrop } from './drop';
 
@@ -17,7 +17,8 @@ export interface ModelsPanelProps {
 
 const ORIGIN_LABEL: Record<ModelEntry['origin'], string> = { shipped: 'shipped with the app', url: 'loaded from a URL', dropped: 'this session only', kept: 'kept in this browser' };
 
-export function ModelsPanel({ models, labelOf, canKeep, onFiles, onUrl, onKeep, onForget }: ModelsPanelProps) {
+/** A memo component: its props change with the models only. */
+export const ModelsPanel = memo(function ModelsPanel({ models, labelOf, canKeep, onFiles, onUrl, onKeep, onForget }: ModelsPanelProps) {
   const base = useId();
   const filesRef = useRef<HTMLInputElement>(null);
   const folderRef = useRef<HTMLInputElement>(null);
@@ -90,4 +91,4 @@ export function ModelsPanel({ models, labelOf, canKeep, onFiles, onUrl, onKeep, 
       <p className="muted small">Nothing is stored unless you press "Keep in this browser"; kept models stay in this browser's storage (IndexedDB) until you delete them.</p>
     </section>
   );
-}
+});

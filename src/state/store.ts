@@ -291,7 +291,7 @@ export const explanationWithReference = (s: WorkbenchState, reference: Reference
 /** The second model's explanation of the same patient, task and settings. */
 export const secondExplanation = (s: WorkbenchState): Explanation | null =>
   s.secondModelId && s.patientId && s.task ? s.explanations[explanationKey(s.secondModelId, s.patientId, currentRevision(s), s.task, s.settings)] ?? null : null;
-export const modelLabel = (s: WorkbenchState, id: string): string => s.modelInfo[id]?.card?.name ?? s.models.find((m) => m.id === id)?.label ?? id;
+export const modelLabel = (s: Pick<WorkbenchState, 'models' | 'modelInfo'>, id: string): string => s.modelInfo[id]?.card?.name ?? s.models.find((m) => m.id === id)?.label ?? id;
 
 /** The fraction of the reference population with a lower predicted risk (0..1), or null. */
 export function percentileOf(sorted: number[] | undefined, p: number): number | null {
