@@ -22,7 +22,8 @@
 //
 // Timing: the root carries data-render-ms (last data paint, JS only), data-zoom-ms (last zoom
 // frame, JS only) and data-render-complete ("true" once the plot and the overview strip are painted
-// for the latest data, its parts and idle steps included). A frame's full cost (style, layout, paint) in Chromium:
+// for the latest data, its parts and idle steps included). A frame's full cost (style, layout,
+// paint) in Chromium:
 //   const t0 = performance.now();
 //   plot.dispatchEvent(new WheelEvent('wheel', { deltaY: -120, clientX, clientY, bubbles: true, cancelable: true }));
 //   await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));   // after the frame's paint
