@@ -22,6 +22,7 @@ import {
   selectedPatient,
   selectedPrediction,
   type Explanation,
+  type ExplainSettings,
   type WorkbenchStore,
 } from '../state/store';
 import { CohortPanel } from './CohortPanel';
@@ -105,6 +106,15 @@ export function App({ store, teaching, feedback, canKeep = false }: { store: Wor
       onUrl: (url: string) => void store.getState().addModelUrl(url),
       onKeep: (id: string) => void store.getState().keepModel(id),
       onForget: (id: string) => void store.getState().forgetModel(id),
+    }),
+    [store],
+  );
+  // stable, so that the explain form (a memo component) is left alone when another patient opens
+  const explainActions = useMemo(
+    () => ({
+      onSettings: (patch: Partial<ExplainSettings>) => store.getState().updateSettings(patch),
+      onExplain: () => void store.getState().explain(),
+      onCancel: () => void store.getState().cancel(),
     }),
     [store],
   );
@@ -222,9 +232,7 @@ export function App({ store, teaching, feedback, canKeep = false }: { store: Wor
                 disabled={!s.task || s.phase !== 'ready'}
                 unavailable={rows?.find((r) => r.task === s.task)?.outside}
                 referenceDescription={reference ? `${reference.description} (${reference.size} patients)` : undefined}
-                onSettings={(patch) => s.updateSettings(patch)}
-                onExplain={() => void s.explain()}
-                onCancel={() => void s.cancel()}
+                {...explainActions}
               >
                 <ReferencePicker
                   patient={patient}
@@ -312,7 +320,9 @@ export function App({ store, teaching, feedback, canKeep = false }: { store: Wor
             state={s.cohortState}
             tasks={cohortTasks}
             task={s.task}
-            selectedId={s.patientId}
+            // the open patient is marked on a finished run's map only; before that, opening another
+            // patient leaves the panel (its form) alone
+            selectedId={s.cohortState?.status === 'done' ? s.patientId : null}
             onRun={s.runCohort}
             onCancel={s.cancelCohort}
             onOpen={s.selectPatient}

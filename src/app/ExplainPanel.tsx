@@ -1,7 +1,7 @@
 // How to explain (method, samples, seed) and how far the explanation has got: a progress bar with
 // the samples done, the running standard error and completeness gap, and Cancel. The numbers
 // refine live as the worker publishes each batch.
-import { useId, useState, type ReactNode } from 'react';
+import { memo, useId, useState, type ReactNode } from 'react';
 import type { Method } from '../attribution/types';
 import { METHOD_LABEL, METHODS, type ExplainSettings, type Explanation } from '../state/store';
 import { BACKEND_LABEL } from './format';
@@ -35,76 +35,21 @@ export function ExplainPanel({ settings, explanation, busy, disabled, unavailabl
   const r = explanation?.result ?? null;
   const running = explanation?.status === 'running';
   const sampled = settings.method === 'eg' || settings.method === 'ig';
-  const [samplesText, setSamplesText] = useState(String(settings.samples));
-  const [seedText, setSeedText] = useState(String(settings.seed));
   const rel = relativeGap(r);
   const relPlain = relativeGap(r, 'plainGap');
   const pct = r && r.samplesTotal ? Math.round((100 * r.samplesDone) / r.samplesTotal) : 0;
   return (
     <section className="card explain-panel" aria-labelledby={`${base}-h`} data-testid="explain-panel">
       <h2 id={`${base}-h`}>Explanation</h2>
-      <form
-        className="explain-form"
-        onSubmit={(e) => {
-          e.preventDefault();
-          // commit numbers typed but not yet blurred, then explain with them
-          const ok =
-            (Number(samplesText) === settings.samples || onSettings({ samples: Number(samplesText) })) &&
-            (Number(seedText) === settings.seed || onSettings({ seed: Number(seedText) }));
-          if (ok) onExplain();
-        }}
-      >
-        <label>
-          Method
-          <select data-testid="method-select" value={settings.method} onChange={(e) => onSettings({ method: e.target.value as Method })}>
-            {METHODS.map((m) => (
-              <option key={m} value={m}>
-                {METHOD_LABEL[m]}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          {settings.method === 'ig' ? 'Steps' : 'Samples'}
-          <input
-            data-testid="samples-input"
-            type="number"
-            min={1}
-            max={10000}
-            step={1}
-            inputMode="numeric"
-            disabled={!sampled}
-            value={samplesText}
-            onChange={(e) => setSamplesText(e.target.value)}
-            onBlur={() => onSettings({ samples: Number(samplesText) })}
-          />
-        </label>
-        <label>
-          Seed
-          <input
-            data-testid="seed-input"
-            type="number"
-            min={0}
-            step={1}
-            inputMode="numeric"
-            disabled={settings.method !== 'eg'}
-            value={seedText}
-            onChange={(e) => setSeedText(e.target.value)}
-            onBlur={() => onSettings({ seed: Number(seedText) })}
-          />
-        </label>
-        <button
-          type="submit"
-          data-testid="explain-button"
-          disabled={disabled || running || !!unavailable}
-          aria-describedby={unavailable ? 'explain-unavailable' : undefined}
-        >
-          Explain
-        </button>
-        <button type="button" data-testid="cancel-button" disabled={!busy} onClick={onCancel}>
-          Cancel
-        </button>
-      </form>
+      <ExplainForm
+        settings={settings}
+        busy={busy}
+        canExplain={!disabled && !running && !unavailable}
+        describedBy={unavailable ? 'explain-unavailable' : undefined}
+        onSettings={onSettings}
+        onExplain={onExplain}
+        onCancel={onCancel}
+      />
       {unavailable && (
         <p className="muted small" id="explain-unavailable" data-testid="explain-unavailable">
           Nothing to explain: {unavailable}, and this patient has no such diagnosis.
@@ -181,3 +126,87 @@ export function ExplainPanel({ settings, explanation, busy, disabled, unavailabl
     </section>
   );
 }
+
+interface ExplainFormProps {
+  settings: ExplainSettings;
+  busy: boolean;
+  canExplain: boolean;
+  /** the id of the text saying why this patient cannot be explained */
+  describedBy?: string;
+  onSettings: ExplainPanelProps['onSettings'];
+  onExplain: () => void;
+  onCancel: () => void;
+}
+
+/** Method, samples, seed, Explain and Cancel: a memo component, so that opening another patient
+ *  leaves the form alone (React re-sets its inputs' attributes on each render: ~0.5 ms of the click's
+ *  script with the reference picker; BENCHMARKS.md, 2026-12-07, ninth session). */
+const ExplainForm = memo(function ExplainForm({ settings, busy, canExplain, describedBy, onSettings, onExplain, onCancel }: ExplainFormProps) {
+  const sampled = settings.method === 'eg' || settings.method === 'ig';
+  const [samplesText, setSamplesText] = useState(String(settings.samples));
+  const [seedText, setSeedText] = useState(String(settings.seed));
+  return (
+    <form
+      className="explain-form"
+      onSubmit={(e) => {
+        e.preventDefault();
+        // commit numbers typed but not yet blurred, then explain with them
+        const ok =
+          (Number(samplesText) === settings.samples || onSettings({ samples: Number(samplesText) })) &&
+          (Number(seedText) === settings.seed || onSettings({ seed: Number(seedText) }));
+        if (ok) onExplain();
+      }}
+    >
+      <label>
+        Method
+        <select data-testid="method-select" value={settings.method} onChange={(e) => onSettings({ method: e.target.value as Method })}>
+          {METHODS.map((m) => (
+            <option key={m} value={m}>
+              {METHOD_LABEL[m]}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        {settings.method === 'ig' ? 'Steps' : 'Samples'}
+        <input
+          data-testid="samples-input"
+          type="number"
+          min={1}
+          max={10000}
+          step={1}
+          inputMode="numeric"
+          disabled={!sampled}
+          value={samplesText}
+          onChange={(e) => setSamplesText(e.target.value)}
+          onBlur={() => onSettings({ samples: Number(samplesText) })}
+        />
+      </label>
+      <label>
+        Seed
+        <input
+          data-testid="seed-input"
+          type="number"
+          min={0}
+          step={1}
+          inputMode="numeric"
+          disabled={settings.method !== 'eg'}
+          value={seedText}
+          onChange={(e) => setSeedText(e.target.value)}
+          onBlur={() => onSettings({ seed: Number(seedText) })}
+        />
+      </label>
+      <button
+        type="submit"
+        data-testid="explain-button"
+        disabled={!canExplain}
+        aria-describedby={describedBy}
+      >
+        Explain
+      </button>
+      <button type="button" data-testid="cancel-button" disabled={!busy} onClick={onCancel}>
+        Cancel
+      </button>
+    </form>
+  );
+});

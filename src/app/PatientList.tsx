@@ -1,6 +1,6 @@
 // A searchable list of the cohort's patients (id, age, sex). A listbox: Tab focuses it, arrow keys,
 // Home and End move the selection, typing in the search box filters by id.
-import { memo, useId, useLayoutEffect, useMemo, useState, useSyncExternalStore, type CSSProperties, type KeyboardEvent } from 'react';
+import { memo, useCallback, useId, useLayoutEffect, useMemo, useState, useSyncExternalStore, type CSSProperties, type KeyboardEvent } from 'react';
 import type { Patient } from '../data/schema';
 import { ageAtLastVisit } from './format';
 
@@ -33,6 +33,14 @@ export const PatientList = memo(function PatientList({ patients, selectedId, onS
   const shown = useMemo(() => matches.slice(0, MAX_ROWS), [matches]);
   const index = shown.findIndex((p) => p.id === selectedId);
   const selection = useSelection(selectedId);
+  // the rows follow at once, in the same render as the page's update for the patient (one commit)
+  const choose = useCallback(
+    (id: string) => {
+      selection.set(id);
+      onSelect(id);
+    },
+    [selection, onSelect],
+  );
   // the rows do not depend on the selection (each row follows it on its own), so a new selection
   // leaves this element tree as it is and React skips it
   const rows = useMemo(
@@ -42,12 +50,12 @@ export const PatientList = memo(function PatientList({ patients, selectedId, onS
         <li key={b} role="none" className="patient-block" style={{ '--rows': block.length } as CSSProperties}>
           <ul role="none">
             {block.map((p) => (
-              <PatientRow key={p.id} patient={p} optionId={optionIdOf(base, p.id)} selection={selection} risk={risks?.[p.id]} onSelect={onSelect} />
+              <PatientRow key={p.id} patient={p} optionId={optionIdOf(base, p.id)} selection={selection} risk={risks?.[p.id]} onSelect={choose} />
             ))}
           </ul>
         </li>
       )),
-    [shown, base, selection, risks, onSelect],
+    [shown, base, selection, risks, choose],
   );
 
   const onKeyDown = (e: KeyboardEvent) => {
@@ -56,7 +64,7 @@ export const PatientList = memo(function PatientList({ patients, selectedId, onS
     if (next === undefined) return;
     e.preventDefault();
     const target = shown[Math.max(0, Math.min(shown.length - 1, index < 0 && e.key === 'ArrowUp' ? 0 : next))];
-    onSelect(target.id);
+    choose(target.id);
     document.getElementById(optionIdOf(base, target.id))?.scrollIntoView({ block: 'nearest' });
   };
 
@@ -143,6 +151,7 @@ function blocksOf<T>(rows: T[]): T[][] {
  *  elements was ~1 ms of the click's script when opening a patient: BENCHMARKS.md, 2026-12-07). */
 interface Selection {
   get(): string | null;
+  set(id: string | null): void;
   subscribe(listener: () => void): () => void;
 }
 
@@ -163,7 +172,8 @@ function useSelection(selectedId: string | null): Selection {
       },
     };
   });
-  // (the rows' re-render follows in the same task, before the browser paints)
+  // a selection made elsewhere (the cohort map, an import); the list's own clicks and keys set the
+  // store themselves, with the page's update (the rows' re-render follows in the same task anyway)
   useLayoutEffect(() => store.set(selectedId), [store, selectedId]);
   return store;
 }

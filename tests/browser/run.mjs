@@ -105,12 +105,31 @@ const CHECKS = [
       const id = fixture.patient.id;
       await page.locator('[data-testid=patient-search]').fill(id);
       const option = page.locator(`[data-testid="patient-${id}"]`);
+      // opening a patient leaves the fields of the explain and cohort forms alone: React re-sets a
+      // re-rendered field's attributes, and re-rendering those forms was ~0.5 ms of the click's script
+      // (BENCHMARKS.md, 2026-12-07, ninth session)
+      const fields = await page.evaluate(() => {
+        const w = globalThis;
+        w.__fieldChanges = [];
+        w.__fieldObserver = new MutationObserver((records) => {
+          for (const r of records) w.__fieldChanges.push(`${r.target.closest('[data-testid$=-panel]')?.getAttribute('data-testid')} ${r.target.tagName.toLowerCase()}[${r.attributeName}]`);
+        });
+        const els = document.querySelectorAll('[data-testid=explain-panel] form :is(input, select), [data-testid=cohort-panel] form :is(input, select)');
+        for (const el of els) w.__fieldObserver.observe(el, { attributes: true });
+        return els.length;
+      });
       await option.click();
       if ((await option.getAttribute('aria-selected')) !== 'true') throw new Error(`patient ${id} not shown as selected`);
       // the new patient's marks are on the canvas (painted two frames after the commit, or at once
       // where the canvas was resized)
       await expectMarksPainted(page, fixture.patient.visits.reduce((s, v) => s + v.events.length, 0), id);
       const problems = [];
+      const changed = await page.evaluate(() => {
+        globalThis.__fieldObserver.disconnect();
+        return globalThis.__fieldChanges;
+      });
+      if (fields < 7) problems.push(`the explain and cohort forms have ${fields} fields, expected 7 or more`);
+      if (changed.length) problems.push(`opening ${id} changed the explain or cohort form's fields: ${[...new Set(changed)].join(', ')}`);
       for (const row of expected) {
         if (row.probability === null) {
           // outside the task's population (the CLI gives no risk either): the card says why
