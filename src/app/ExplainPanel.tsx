@@ -139,8 +139,9 @@ interface ExplainFormProps {
 }
 
 /** Method, samples, seed, Explain and Cancel: a memo component, so that opening another patient
- *  leaves the form alone (React re-sets its inputs' attributes on each render: ~0.5 ms of the click's
- *  script with the reference picker; BENCHMARKS.md, 2026-12-07, ninth session). */
+ *  leaves the form alone. React re-sets a re-rendered input's attributes; this form, the reference
+ *  picker and the cohort panel's form, left out of the click in a diagnostic build, were 0.4-0.8 ms of
+ *  its script (profiles; BENCHMARKS.md, 2026-12-07, ninth session). */
 const ExplainForm = memo(function ExplainForm({ settings, busy, canExplain, describedBy, onSettings, onExplain, onCancel }: ExplainFormProps) {
   const sampled = settings.method === 'eg' || settings.method === 'ig';
   const [samplesText, setSamplesText] = useState(String(settings.samples));

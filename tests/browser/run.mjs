@@ -106,7 +106,7 @@ const CHECKS = [
       await page.locator('[data-testid=patient-search]').fill(id);
       const option = page.locator(`[data-testid="patient-${id}"]`);
       // opening a patient leaves the fields of the explain and cohort forms alone: React re-sets a
-      // re-rendered field's attributes, and re-rendering those forms was ~0.5 ms of the click's script
+      // re-rendered field's attributes, and the click's script re-rendered both forms for nothing
       // (BENCHMARKS.md, 2026-12-07, ninth session)
       const fields = await page.evaluate(() => {
         const w = globalThis;
