@@ -111,8 +111,7 @@ export function registerExportLayer(el: Element, render: () => string): () => vo
 }
 
 /** A self-contained SVG document of a rendered chart (the chart draws with inline attributes).
- *  Canvas-painted layers are written from their registered scene; elements marked
- *  data-export-omit (invisible automation hooks) are left out. */
+ *  Canvas-painted layers are written from their registered scene. */
 export function svgDocument(svg: SVGSVGElement): string {
   const clone = svg.cloneNode(true) as SVGSVGElement;
   const layers = svg.querySelectorAll('[data-export-layer]');
@@ -121,7 +120,6 @@ export function svgDocument(svg: SVGSVGElement): string {
     const render = exportLayers.get(el);
     if (render && cloneLayers[i]) cloneLayers[i].innerHTML = render();
   });
-  clone.querySelectorAll('[data-export-omit]').forEach((el) => el.remove());
   clone.setAttribute('xmlns', 'http://www.w3.org/2000/svg');
   clone.setAttribute('xmlns:xlink', 'http://www.w3.org/1999/xlink');
   const { width, height } = svg.getBoundingClientRect();
