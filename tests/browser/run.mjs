@@ -556,6 +556,17 @@ const CHECKS = [
       const res = await page.evaluate(() => globalThis.axe.run(document, { resultTypes: ['violations'] }));
       const v = res.violations.map((x) => `${x.id} (${x.impact}): ${x.help} — ${x.nodes.slice(0, 3).map((n) => n.target.join(' ')).join('; ')}`);
       if (v.length) throw new Error(`${v.length} violations:\n${v.join('\n')}`);
+      // the patient list's options are named by their text with hidden words that say what each
+      // number is; the words are hidden in the rows' flow (at most 1 px, not positioned boxes, which
+      // the browser would hit-test one by one under the pointer on every frame that moves anything)
+      const named = await page.getByRole('option', { name: /^\S+ ?, age (\d+|–) ?, sex [FMU]/ }).count();
+      const rows = await page.locator('[data-testid=patient-list] [role=option]').count();
+      if (named !== rows) throw new Error(`${named} of ${rows} patient options are named with their age and sex`);
+      const hidden = await page.$$eval('[data-testid=patient-list] [role=option] .visually-hidden', (els) =>
+        els.map((e) => ({ position: getComputedStyle(e).position, w: e.getBoundingClientRect().width, h: e.getBoundingClientRect().height })),
+      );
+      const shown = hidden.filter((h) => h.position !== 'static' || h.w > 1 || h.h > 1);
+      if (!hidden.length || shown.length) throw new Error(`the list's hidden words: ${hidden.length} found, ${shown.length} positioned or over 1 px (e.g. ${JSON.stringify(shown[0])})`);
     },
   },
   {
