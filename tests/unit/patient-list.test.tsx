@@ -17,7 +17,7 @@ describe('PatientList', () => {
     shown: inner.replace(/<span class="visually-hidden">[^<]*<\/span>/g, '').replace(/<[^>]*>/g, ' ').trim().split(/\s+/),
   }));
 
-  it("reads each option as id, age, sex and risk, saying what each number is", () => {
+  it('reads each option as id, age, sex and risk, saying what each number is', () => {
     expect(options.map((o) => o.text)).toEqual(['p1, age 70, sex F, risk 0.123', 'p2, age –, sex M']);
     expect(options.map((o) => o.selected)).toEqual(['false', 'true']);
   });
