@@ -2,7 +2,7 @@
 // the samples done, the running standard error and completeness gap, and Cancel. The numbers
 // refine live as the worker publishes each batch.
 import { memo, useId, useState, type ReactNode } from 'react';
-import type { Method } from '../attribution/types';
+import { usesSamples, type Method } from '../attribution/types';
 import { METHOD_LABEL, METHODS, type ExplainSettings, type Explanation } from '../state/store';
 import { BACKEND_LABEL } from './format';
 
@@ -34,7 +34,7 @@ export function ExplainPanel({ settings, explanation, busy, disabled, unavailabl
   const base = useId();
   const r = explanation?.result ?? null;
   const running = explanation?.status === 'running';
-  const sampled = settings.method === 'eg' || settings.method === 'ig';
+  const sampled = usesSamples(settings.method);
   const rel = relativeGap(r);
   const relPlain = relativeGap(r, 'plainGap');
   const pct = r && r.samplesTotal ? Math.round((100 * r.samplesDone) / r.samplesTotal) : 0;
@@ -143,7 +143,7 @@ interface ExplainFormProps {
  *  picker and the cohort panel's form, left out of the click in a diagnostic build, were 0.4-0.8 ms of
  *  its script (profiles; BENCHMARKS.md, 2026-12-07, ninth session). */
 const ExplainForm = memo(function ExplainForm({ settings, busy, canExplain, describedBy, onSettings, onExplain, onCancel }: ExplainFormProps) {
-  const sampled = settings.method === 'eg' || settings.method === 'ig';
+  const sampled = usesSamples(settings.method);
   const [samplesText, setSamplesText] = useState(String(settings.samples));
   const [seedText, setSeedText] = useState(String(settings.seed));
   return (

@@ -7,7 +7,7 @@ import { gxiDraws } from './gradient-x-input';
 import { igDraws, padBaseline } from './integrated-gradients';
 import { occlusion } from './occlusion';
 import { AttributionError, OutsidePopulationError, pathAttribution } from './path';
-import type { AttributeRequest, AttributionResult } from './types';
+import { usesSamples, type AttributeRequest, type AttributionResult } from './types';
 
 export { AttributionError, OutsidePopulationError };
 export const MAX_SAMPLES = 10_000;
@@ -17,7 +17,7 @@ export async function attribute(model: LoadedModel, req: AttributeRequest): Prom
   if (!c.tasks.some((t) => t.name === req.task))
     throw new AttributionError(`unknown task ${JSON.stringify(req.task)}: this model has ${c.tasks.map((t) => t.name).join(', ')}`);
   const samples = req.samples ?? (req.method === 'ig' ? 32 : 128);
-  if (req.method === 'eg' || req.method === 'ig') {
+  if (usesSamples(req.method)) {
     if (!Number.isInteger(samples) || samples <= 0) throw new AttributionError(`samples must be a positive integer, got ${req.samples}`);
     if (samples > MAX_SAMPLES) throw new AttributionError(`samples ${samples} is more than the limit of ${MAX_SAMPLES}`);
   }

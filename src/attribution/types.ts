@@ -5,6 +5,9 @@ import type { TokenGrid } from '../tokens/layout';
 
 export type Method = 'eg' | 'ig' | 'gxi' | 'occlusion';
 
+/** Whether the method takes a count: EG's samples, IG's steps (gradient x input and occlusion run once). */
+export const usesSamples = (method: Method): boolean => method === 'eg' || method === 'ig';
+
 export interface AttributeRequest {
   patient: Patient;
   task: string;
